@@ -1,0 +1,188 @@
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.html import format_html
+from django_q.tasks import async_task
+
+from .models import Article, Category, Comment, RelatedLink, Source, Story
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name"]
+
+
+class FailingFilter(admin.SimpleListFilter):
+    title = "health"
+    parameter_name = "health"
+
+    def lookups(self, request, model_admin):
+        return [("failing", "Failing"), ("healthy", "Healthy"), ("never", "Never fetched")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "failing":
+            return queryset.failing()
+        if self.value() == "healthy":
+            return queryset.filter(consecutive_failures=0, last_fetched_at__isnull=False)
+        if self.value() == "never":
+            return queryset.filter(last_fetched_at__isnull=True)
+        return queryset
+
+
+@admin.action(description="Fetch selected sources now")
+def fetch_now(modeladmin, request, queryset):
+    queryset.update(next_fetch_at=timezone.now())
+    for source in queryset:
+        async_task("articles.tasks.fetch_source_task", source.pk, group="fetch")
+    messages.info(request, f"Queued a fetch of {queryset.count()} source(s).")
+
+
+@admin.action(description="Pause selected sources")
+def pause(modeladmin, request, queryset):
+    updated = queryset.update(is_active=False)
+    messages.info(request, f"Paused {updated} source(s).")
+
+
+@admin.action(description="Resume selected sources")
+def resume(modeladmin, request, queryset):
+    updated = queryset.update(is_active=True, consecutive_failures=0, next_fetch_at=timezone.now())
+    messages.info(request, f"Resumed {updated} source(s); they are due now.")
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "health",
+        "category",
+        "is_active",
+        "last_fetched_at",
+        "last_status",
+        "article_count",
+        "consecutive_failures",
+        "short_error",
+        "next_fetch_at",
+    ]
+    list_filter = ["category", "is_active", FailingFilter, "language"]
+    list_select_related = ["category"]
+    search_fields = ["name", "feed_url", "site_url"]
+    prepopulated_fields = {"slug": ["name"]}
+    actions = [fetch_now, pause, resume]
+    date_hierarchy = "last_fetched_at"
+    readonly_fields = [
+        "etag",
+        "last_modified",
+        "last_fetched_at",
+        "next_fetch_at",
+        "last_status",
+        "consecutive_failures",
+        "last_error",
+        "created_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "feed_url", "site_url", "category", "language"]}),
+        ("Fetching", {"fields": ["is_active", "use_feed_content", "min_interval", "max_interval"]}),
+        ("Health (written by the fetcher)", {"fields": readonly_fields}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_article_count=Count("articles"))
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.next_fetch_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="Articles", ordering="_article_count")
+    def article_count(self, obj):
+        return obj._article_count
+
+    @admin.display(description="Last error")
+    def short_error(self, obj):
+        text = obj.last_error
+        return text if len(text) <= 80 else text[:79] + "…"
+
+    @admin.display(description="Health", ordering="consecutive_failures")
+    def health(self, obj):
+        if not obj.is_active:
+            label, css = "Paused", "paused"
+        elif obj.last_fetched_at is None:
+            label, css = "New", "new"
+        elif obj.consecutive_failures:
+            label, css = f"Failing ×{obj.consecutive_failures}", "failing"
+        else:
+            label, css = "OK", "ok"
+        return format_html('<span class="health health-{}">{}</span>', css, label)
+
+
+@admin.action(description="Re-extract selected articles")
+def re_extract(modeladmin, request, queryset):
+    for article in queryset.only("pk"):
+        async_task("articles.tasks.extract_article_task", article.pk, force=True, group="extract")
+    messages.info(request, f"Queued re-extraction of {queryset.count()} article(s).")
+
+
+@admin.action(description="Hide selected articles from the site")
+def hide(modeladmin, request, queryset):
+    messages.info(request, f"Hid {queryset.update(is_hidden=True)} article(s).")
+
+
+@admin.action(description="Show selected articles on the site")
+def unhide(modeladmin, request, queryset):
+    messages.info(request, f"Showed {queryset.update(is_hidden=False)} article(s).")
+
+
+@admin.register(Article)
+class ArticleAdmin(admin.ModelAdmin):
+    list_display = ["title", "source", "published_at", "state", "is_hidden", "word_count"]
+    list_filter = ["state", "is_hidden", "source__category", "source"]
+    list_select_related = ["source"]
+    search_fields = ["title", "url", "author"]
+    date_hierarchy = "published_at"
+    actions = [re_extract, hide, unhide]
+    raw_id_fields = ["story"]
+    readonly_fields = [
+        "source", "guid", "url", "canonical_url", "slug", "discovered_at", "state",
+        "state_reason", "extracted_at", "extraction_attempts", "claimed_until",
+        "word_count", "language",
+    ]
+    fieldsets = [
+        (None, {"fields": ["title", "author", "is_hidden", "published_at", "lead_image_url"]}),
+        ("Text", {"fields": ["summary", "body_html"], "classes": ["collapse"]}),
+        ("Pipeline (written by the fetcher)", {"fields": readonly_fields + ["story"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("body_text", "feed_content_html", "terms")
+
+
+@admin.register(Story)
+class StoryAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "lead_article", "source_count", "article_count", "updated_at"]
+    list_select_related = ["lead_article"]
+    raw_id_fields = ["lead_article"]
+    date_hierarchy = "updated_at"
+
+
+@admin.register(RelatedLink)
+class RelatedLinkAdmin(admin.ModelAdmin):
+    list_display = ["from_article", "to_article", "score"]
+    list_select_related = ["from_article", "to_article"]
+    raw_id_fields = ["from_article", "to_article"]
+
+
+@admin.action(description="Hide selected comments")
+def hide_comments(modeladmin, request, queryset):
+    messages.info(request, f"Hid {queryset.update(is_public=False)} comment(s).")
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "user", "created_at", "is_public"]
+    list_filter = ["is_public"]
+    list_select_related = ["user", "article"]
+    search_fields = ["body", "user__username", "article__title"]
+    raw_id_fields = ["article", "user"]
+    actions = [hide_comments]

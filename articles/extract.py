@@ -1,0 +1,165 @@
+"""Article page HTML -> text, metadata and a sanitised body (trafilatura, nh3)."""
+
+import logging
+import re
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db.models import F, Q
+from django.utils import timezone
+from trafilatura import bare_extraction
+
+from .fetch import FetchError, fetch
+from .models import MAX_EXTRACTION_ATTEMPTS, Article
+from .sanitize import clean_html, paragraphs_to_html, plain_text, safe_url
+
+logger = logging.getLogger(__name__)
+
+HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
+HTML_LANG = re.compile(rb"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)", re.I)
+CLAIM_LEASE = timedelta(minutes=5)
+MIN_WORDS = 40
+
+
+@dataclass
+class Extraction:
+    title: str = ""
+    author: str = ""
+    published_at: datetime | None = None
+    lead_image_url: str = ""
+    description: str = ""
+    language: str = ""
+    text: str = ""
+    body_html: str = ""
+
+    def as_json(self):
+        data = asdict(self)
+        data["published_at"] = self.published_at.isoformat() if self.published_at else None
+        return data
+
+
+def parse_date(value):
+    if not value:
+        return None
+    for pattern in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"):
+        try:
+            parsed = datetime.strptime(value, pattern)
+        except ValueError:
+            continue
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def extract_page(html, url=""):
+    """Extract the article from one page's HTML (bytes or str). Pure: no I/O."""
+    raw = html if isinstance(html, bytes) else html.encode("utf-8", "replace")
+    document = bare_extraction(
+        html, url=url or None, with_metadata=True, include_comments=False, include_tables=False
+    )
+    if document is None:
+        return Extraction()
+    title = plain_text(document.title or "", 500)
+    lines = [line.strip() for line in (document.text or "").splitlines() if line.strip()]
+    # Pages often repeat the headline as the first line of the body.
+    if lines and title and lines[0].rstrip(" .") == title.rstrip(" ."):
+        lines = lines[1:]
+    text = "\n".join(lines)
+    language = document.language or ""
+    if not language:
+        match = HTML_LANG.search(raw[:4096])
+        language = match.group(1).decode("ascii").lower() if match else ""
+    return Extraction(
+        title=title,
+        author=plain_text(document.author or "", 300),
+        published_at=parse_date(document.date),
+        lead_image_url=safe_url(document.image or ""),
+        description=plain_text(document.description or "", 1000),
+        language=language[:12],
+        text=text,
+        body_html=clean_html(paragraphs_to_html(text)),
+    )
+
+
+def claim_article(article_id, now=None):
+    """Take the extraction lease on one article; None if another worker holds it.
+
+    A conditional UPDATE is the claim, so two workers cannot both win; the
+    lease expires, so a worker killed mid-extraction does not block the row.
+    """
+    now = now or timezone.now()
+    claimable = Q(state__in=[Article.State.PENDING, Article.State.FAILED]) | Q(
+        state=Article.State.EXTRACTING, claimed_until__lt=now
+    )
+    won = (
+        Article.objects.filter(claimable, pk=article_id, extraction_attempts__lt=MAX_EXTRACTION_ATTEMPTS)
+        .update(
+            state=Article.State.EXTRACTING,
+            claimed_until=now + CLAIM_LEASE,
+            extraction_attempts=F("extraction_attempts") + 1,
+        )
+    )
+    return Article.objects.select_related("source").get(pk=article_id) if won else None
+
+
+def extract_article(article_id, force=False):
+    """Fetch and extract one article, falling back to the feed's own text.
+
+    Returns the article in its final state, or None when it was not claimed.
+    """
+    if force:
+        Article.objects.filter(pk=article_id).update(
+            state=Article.State.PENDING, extraction_attempts=0, claimed_until=None
+        )
+    article = claim_article(article_id)
+    if article is None:
+        return None
+    extraction, problem = Extraction(), ""
+    if article.source.use_feed_content:
+        problem = "The source is set to use the feed's own content."
+    else:
+        try:
+            response = fetch(article.url, accept=HTML_ACCEPT, require_html=True)
+            extraction = extract_page(response.content, response.url)
+            if len(extraction.text.split()) < MIN_WORDS:
+                problem = "The page yielded too little text."
+        except FetchError as exc:
+            problem = f"Page fetch failed: {exc.reason}"
+        except Exception as exc:  # An extractor bug must not lose the article.
+            logger.exception("Extracting %s failed", article.url)
+            problem = f"Extraction failed: {exc.__class__.__name__}"
+    apply_extraction(article, extraction, problem)
+    return article
+
+
+def apply_extraction(article, extraction, problem):
+    now = timezone.now()
+    if not problem:
+        article.body_html = extraction.body_html
+        article.body_text = extraction.text
+        article.state_reason = ""
+    else:
+        fallback_html = article.feed_content_html
+        fallback_text = plain_text(fallback_html) if fallback_html else article.summary
+        if len(fallback_text.split()) > len(extraction.text.split()):
+            article.body_html = fallback_html or paragraphs_to_html(fallback_text)
+            article.body_text = fallback_text
+            article.state_reason = f"{problem} Showing the feed's own text."
+        else:
+            article.body_html = extraction.body_html
+            article.body_text = extraction.text
+            article.state_reason = problem
+    article.author = article.author or extraction.author
+    article.lead_image_url = article.lead_image_url or extraction.lead_image_url
+    article.language = extraction.language or article.language
+    if extraction.description and not article.summary:
+        article.summary = extraction.description
+    if extraction.published_at and article.published_at == article.discovered_at:
+        # The feed gave no date; the page's own is better than first-seen.
+        article.published_at = min(extraction.published_at, now)
+    article.word_count = len(article.body_text.split())
+    article.extracted_at = now
+    article.claimed_until = None
+    article.state = Article.State.READY if article.body_text else Article.State.FAILED
+    if not article.body_text:
+        article.state_reason = problem or "No text found on the page or in the feed."
+    article.save()

@@ -1,0 +1,194 @@
+"""The one HTTP client every outgoing request goes through: feeds and pages.
+
+Bounded in every direction: http(s) only, each redirect hop re-checked, the
+address actually connected to checked after DNS (requests-hardened pins the
+connection to the checked IP, so DNS rebinding cannot slip past), a total
+deadline, a cap on decoded bytes.
+"""
+
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from django.conf import settings
+from requests_hardened.ip_filter import InvalidIPAddress
+from requests_hardened.ip_filter_adapter import IPFilterAdapter
+
+MAX_REDIRECTS = 5
+READ_SIZE = 16 * 1024
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+class FetchError(Exception):
+    """A fetch that did not give a usable body; `reason` is for people."""
+
+    def __init__(self, reason, status=None, retry_after=None):
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.retry_after = retry_after
+
+
+@dataclass
+class FetchResult:
+    url: str
+    status: int
+    content: bytes = b""
+    headers: dict = field(default_factory=dict)
+
+    @property
+    def not_modified(self):
+        return self.status == 304
+
+    @property
+    def content_type(self):
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def is_allowlisted(host, port):
+    allowlist = getattr(settings, "FETCH_PRIVATE_ALLOWLIST", [])
+    return f"{host}:{port}" in allowlist
+
+
+class GuardedAdapter(IPFilterAdapter):
+    """requests-hardened's IP filter, opened only for exact allowlisted pairs."""
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        parts = urlsplit(request.url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if is_allowlisted(host, port):
+            # Resolve as usual but accept any address: the pair was named.
+            return super(IPFilterAdapter, self).build_connection_pool_key_attributes(
+                request, verify, cert
+            )
+        return super().build_connection_pool_key_attributes(request, verify, cert)
+
+
+def make_session():
+    session = requests.Session()
+    session.mount("http://", GuardedAdapter(is_https_proto=False))
+    session.mount("https://", GuardedAdapter(is_https_proto=True))
+    session.headers["User-Agent"] = settings.FETCH_USER_AGENT
+    # Never let the environment route requests through a proxy that would
+    # then see private addresses on the fetcher's behalf.
+    session.trust_env = False
+    return session
+
+
+def check_url(url):
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise FetchError(f"Refused: only http and https URLs are fetched, not {parts.scheme!r}.")
+    if not parts.hostname:
+        raise FetchError("Refused: the URL has no host name.")
+
+
+def fetch(
+    url,
+    *,
+    etag="",
+    last_modified="",
+    accept="*/*",
+    require_html=False,
+    max_bytes=None,
+    timeout=None,
+    session=None,
+):
+    """GET `url`, following at most five checked redirects, within one deadline."""
+    max_bytes = max_bytes or settings.FETCH_MAX_BYTES
+    timeout = timeout or settings.FETCH_TIMEOUT
+    deadline = time.monotonic() + timeout
+    session = session or make_session()
+    headers = {"Accept": accept, "Accept-Encoding": "gzip, deflate"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+
+    current = url
+    for _hop in range(MAX_REDIRECTS + 1):
+        check_url(current)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FetchError(f"Timed out after {timeout:g} s.")
+        try:
+            response = session.get(
+                current,
+                headers=headers,
+                allow_redirects=False,
+                stream=True,
+                timeout=(min(remaining, 10), min(remaining, 10)),
+            )
+        except InvalidIPAddress as exc:
+            raise FetchError(
+                f"Refused: {urlsplit(current).hostname} resolves to a non-public address ({exc})."
+            ) from exc
+        except requests.Timeout as exc:
+            raise FetchError(f"Timed out connecting to {urlsplit(current).hostname}.") from exc
+        except requests.RequestException as exc:
+            raise FetchError(f"Connection failed: {describe_exception(exc)}") from exc
+
+        with response:
+            if response.is_redirect:
+                location = response.headers.get("location", "")
+                current = urljoin(current, location)
+                continue
+            result = FetchResult(
+                url=current,
+                status=response.status_code,
+                headers={key.lower(): value for key, value in response.headers.items()},
+            )
+            if response.status_code == 304:
+                return result
+            if response.status_code >= 400:
+                raise FetchError(
+                    f"HTTP {response.status_code} {response.reason or ''}".strip(),
+                    status=response.status_code,
+                    retry_after=response.headers.get("retry-after"),
+                )
+            if require_html and result.content_type not in HTML_TYPES:
+                raise FetchError(
+                    f"Not an HTML page (Content-Type {result.content_type or 'missing'}).",
+                    status=response.status_code,
+                )
+            result.content = read_body(response, max_bytes, deadline, timeout)
+            if not result.content:
+                raise FetchError("Empty response body.", status=response.status_code)
+            return result
+    raise FetchError(f"Too many redirects (more than {MAX_REDIRECTS}).")
+
+
+def read_body(response, max_bytes, deadline, timeout):
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes and "content-encoding" not in {
+        key.lower() for key in response.headers
+    }:
+        raise FetchError(f"Response too large ({int(declared):,} bytes declared).")
+    chunks = []
+    size = 0
+    try:
+        while True:
+            # read1 returns as soon as some bytes arrive, so a server that
+            # drips one byte at a time still meets the deadline check.
+            chunk = response.raw.read1(READ_SIZE, decode_content=True)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > max_bytes:
+                raise FetchError(f"Response too large (over {max_bytes:,} bytes decoded).")
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise FetchError(f"Timed out after {timeout:g} s while reading the body.")
+    except FetchError:
+        raise
+    except Exception as exc:  # urllib3 raises several kinds on broken streams.
+        raise FetchError(f"Reading the body failed: {describe_exception(exc)}") from exc
+    return b"".join(chunks)
+
+
+def describe_exception(exc):
+    text = str(exc) or exc.__class__.__name__
+    return text if len(text) < 300 else text[:297] + "…"
+

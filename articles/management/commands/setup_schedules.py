@@ -1,0 +1,32 @@
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+from django_q.models import Schedule
+
+SCHEDULES = [
+    {
+        "name": "Poll due sources",
+        "func": "articles.tasks.poll_sources_task",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 1,
+    },
+    {
+        "name": "Retry stalled extractions",
+        "func": "articles.tasks.retry_stalled_task",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 5,
+    },
+]
+
+
+class Command(BaseCommand):
+    help = "Create or update the django-q2 schedules (idempotent)."
+
+    def handle(self, *args, **options):
+        for spec in SCHEDULES:
+            spec = dict(spec)
+            name = spec.pop("name")
+            schedule, created = Schedule.objects.update_or_create(
+                name=name, defaults={**spec, "repeats": -1},
+                create_defaults={**spec, "repeats": -1, "next_run": timezone.now()},
+            )
+            self.stdout.write(f"{'Created' if created else 'Updated'} schedule {name!r}")

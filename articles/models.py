@@ -1,0 +1,260 @@
+import hashlib
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+
+MAX_EXTRACTION_ATTEMPTS = 3
+
+
+def url_hash(url):
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("articles:category", args=[self.slug])
+
+
+class SourceQuerySet(models.QuerySet):
+    def due(self, now=None):
+        now = now or timezone.now()
+        return self.filter(is_active=True).filter(
+            Q(next_fetch_at__isnull=True) | Q(next_fetch_at__lte=now)
+        )
+
+    def failing(self):
+        return self.filter(consecutive_failures__gt=0)
+
+
+class Source(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    feed_url = models.URLField(max_length=2000, unique=True)
+    site_url = models.URLField(max_length=2000, blank=True)
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="sources"
+    )
+    language = models.CharField(max_length=12, blank=True)
+    is_active = models.BooleanField(default=True, help_text="Paused sources are not fetched.")
+    use_feed_content = models.BooleanField(
+        default=False, help_text="Skip fetching article pages; use the feed's own text."
+    )
+    min_interval = models.DurationField(
+        default=timedelta(minutes=10), help_text="Shortest time between two fetches."
+    )
+    max_interval = models.DurationField(
+        default=timedelta(hours=6), help_text="Longest time between two fetches."
+    )
+    # Fetch state, written by the pipeline only.
+    etag = models.CharField(max_length=500, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    last_fetched_at = models.DateTimeField(null=True, blank=True)
+    next_fetch_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SourceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["is_active", "next_fetch_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_interval__lte=models.F("max_interval")),
+                name="source_min_interval_lte_max",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("articles:source", args=[self.slug])
+
+    @property
+    def domain(self):
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.site_url or self.feed_url).hostname or ""
+
+
+class Story(models.Model):
+    """Articles from several sources about one event."""
+
+    lead_article = models.ForeignKey(
+        "Article", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source_count = models.PositiveIntegerField(default=1)
+    article_count = models.PositiveIntegerField(default=1)
+    first_published_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "stories"
+        ordering = ["-updated_at"]
+        indexes = [models.Index(fields=["-updated_at"])]
+
+    def __str__(self):
+        return f"Story {self.pk}"
+
+    def get_absolute_url(self):
+        return reverse("articles:story", args=[self.pk])
+
+
+class ArticleQuerySet(models.QuerySet):
+    def visible(self):
+        return self.filter(state=Article.State.READY, is_hidden=False)
+
+    def for_list(self):
+        """The columns and joins a list of article cards needs."""
+        return self.visible().select_related("source").defer("body_html", "body_text")
+
+    def for_source(self, source):
+        return self.filter(source=source)
+
+    def for_category(self, category):
+        return self.filter(source__category=category)
+
+    def pending(self):
+        return self.filter(state=Article.State.PENDING)
+
+    def stalled(self, now=None, grace=timedelta(minutes=5)):
+        """Left unextracted: a pending row nobody took, or an expired lease."""
+        now = now or timezone.now()
+        waiting = Q(state=Article.State.PENDING, discovered_at__lt=now - grace)
+        abandoned = Q(state=Article.State.EXTRACTING, claimed_until__lt=now)
+        return self.filter(waiting | abandoned, extraction_attempts__lt=MAX_EXTRACTION_ATTEMPTS)
+
+
+class Article(models.Model):
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending extraction"
+        EXTRACTING = "extracting", "Extracting"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="articles")
+    story = models.ForeignKey(
+        Story, null=True, blank=True, on_delete=models.SET_NULL, related_name="articles"
+    )
+    guid = models.CharField(max_length=1000)
+    url = models.URLField(max_length=2000)
+    canonical_url = models.URLField(max_length=2000)
+    url_hash = models.CharField(max_length=64, editable=False)
+    slug = models.SlugField(max_length=120, unique=True)
+    title = models.CharField(max_length=500)
+    author = models.CharField(max_length=300, blank=True)
+    published_at = models.DateTimeField()
+    discovered_at = models.DateTimeField(default=timezone.now)
+    summary = models.TextField(blank=True, help_text="Plain text excerpt.")
+    feed_content_html = models.TextField(
+        blank=True, help_text="The feed's own content, sanitised; the extraction fallback."
+    )
+    body_html = models.TextField(blank=True)
+    body_text = models.TextField(blank=True)
+    lead_image_url = models.URLField(max_length=2000, blank=True)
+    language = models.CharField(max_length=12, blank=True)
+    word_count = models.PositiveIntegerField(default=0)
+    terms = models.JSONField(default=dict, blank=True, editable=False)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
+    state_reason = models.TextField(blank=True)
+    extracted_at = models.DateTimeField(null=True, blank=True)
+    extraction_attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    is_hidden = models.BooleanField(default=False, help_text="Hidden articles are not shown.")
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        indexes = [
+            models.Index(fields=["-published_at", "-id"]),
+            models.Index(fields=["source", "-published_at"]),
+            models.Index(fields=["state"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "guid"], name="article_unique_source_guid"),
+            models.UniqueConstraint(
+                fields=["source", "url_hash"], name="article_unique_source_url"
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        self.url_hash = url_hash(self.canonical_url)
+        if not self.slug:
+            self.slug = make_article_slug(self.title, self.source_id, self.guid)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("articles:detail", args=[self.slug])
+
+    @property
+    def excerpt(self):
+        text = self.summary or self.body_text
+        if len(text) <= 280:
+            return text
+        return text[:280].rsplit(" ", 1)[0] + "…"
+
+
+def make_article_slug(title, source_id, guid):
+    # The hash of source and GUID keeps the URL stable across title edits
+    # and unique without a lookup.
+    digest = hashlib.sha256(f"{source_id}:{guid}".encode()).hexdigest()[:8]
+    base = slugify(title, allow_unicode=False)[:100].strip("-") or "article"
+    return f"{base}-{digest}"
+
+
+class RelatedLink(models.Model):
+    from_article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="related_links")
+    to_article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+
+    class Meta:
+        ordering = ["-score"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["from_article", "to_article"], name="relatedlink_unique_pair"
+            ),
+            models.CheckConstraint(
+                condition=~Q(from_article=models.F("to_article")), name="relatedlink_not_self"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.from_article_id} -> {self.to_article_id} ({self.score:.2f})"
+
+
+class Comment(models.Model):
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="comments")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    body = models.TextField(max_length=3000)
+    created_at = models.DateTimeField(default=timezone.now)
+    is_public = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["article", "created_at"])]
+
+    def __str__(self):
+        return f"Comment by {self.user} on {self.article}"

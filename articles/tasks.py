@@ -1,0 +1,44 @@
+"""django-q2 entry points: ids in, one plain function each, next step enqueued."""
+
+from django_q.tasks import async_task
+
+from .extract import extract_article
+from .ingest import ingest_source
+from .models import Article, Source
+from .related import relate_article
+
+
+def poll_sources_task():
+    due = list(Source.objects.due().values_list("pk", flat=True))
+    for source_id in due:
+        async_task("articles.tasks.fetch_source_task", source_id, group="fetch")
+    return len(due)
+
+
+def fetch_source_task(source_id):
+    source = Source.objects.filter(pk=source_id).first()
+    if source is None:
+        return "gone"
+    result = ingest_source(source)
+    for article_id in result.new_article_ids:
+        async_task("articles.tasks.extract_article_task", article_id, group="extract")
+    return f"{result.status}: {len(result.new_article_ids)} new"
+
+
+def extract_article_task(article_id, force=False):
+    article = extract_article(article_id, force=force)
+    if article is not None and article.state == article.State.READY:
+        async_task("articles.tasks.relate_article_task", article_id, group="relate")
+    return article.state if article else "not claimed"
+
+
+def relate_article_task(article_id):
+    return len(relate_article(article_id))
+
+
+def retry_stalled_task():
+    """Re-enqueue articles whose task was lost (worker killed, broker restart)."""
+    stalled = list(Article.objects.stalled().values_list("pk", flat=True)[:500])
+    for article_id in stalled:
+        async_task("articles.tasks.extract_article_task", article_id, group="extract")
+    return len(stalled)

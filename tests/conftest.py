@@ -1,0 +1,137 @@
+import ipaddress
+import os
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path(os.environ.get("CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
+
+
+def pytest_configure(config):
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        pytest.exit(
+            "make test runs on PostgreSQL: set DATABASE_URL=postgres://... "
+            f"(got {url or 'nothing'}).",
+            returncode=2,
+        )
+    import psycopg
+
+    try:
+        psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", connect_timeout=5).close()
+    except psycopg.OperationalError as exc:
+        pytest.exit(
+            f"PostgreSQL is not reachable at {url.rsplit('/', 1)[0]}: {exc}\n"
+            "Start it (e.g. `pg_ctlcluster --skip-systemctl-redirect 15 main start`) "
+            "or point DATABASE_URL at a running server.",
+            returncode=2,
+        )
+
+
+@pytest.fixture(autouse=True)
+def no_internet(monkeypatch):
+    """Any connection outside the loopback range fails before a packet leaves."""
+    original = socket.socket.connect
+
+    def guarded(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0]
+            try:
+                loopback = ipaddress.ip_address(host.split("%")[0]).is_loopback
+            except ValueError:
+                loopback = host == "localhost"
+            if not loopback:
+                raise ConnectionRefusedError(f"Tests never leave 127.0.0.1 (tried {host}).")
+        return original(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+def corpus_path(*parts):
+    """A path under ../shared/corpus; skips without it, fails under CI."""
+    path = CORPUS.joinpath(*parts)
+    if not path.exists():
+        message = f"corpus not found at {path} (set CORPUS_DIR)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+class Route:
+    def __init__(self, body=b"", status=200, headers=None):
+        self.body = body
+        self.status = status
+        self.headers = headers or {}
+
+
+class LocalServer:
+    """A threaded HTTP server on 127.0.0.1 serving `routes` {path: Route}."""
+
+    def __init__(self):
+        self.routes = {}
+        self.requests = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                server.requests.append((self.path, dict(self.headers)))
+                route = server.routes.get(self.path.split("?")[0])
+                if route is None:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "9")
+                    self.end_headers()
+                    self.wfile.write(b"not found")
+                    return
+                if callable(route):
+                    route = route(self)
+                    if route is None:
+                        return
+                self.send_response(route.status)
+                for key, value in route.headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(route.body)))
+                self.end_headers()
+                self.wfile.write(route.body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def add(self, path, body=b"", status=200, content_type="text/html; charset=utf-8", **headers):
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        headers = {"Content-Type": content_type, **{k.replace("_", "-"): v for k, v in headers.items()}}
+        self.routes[path] = Route(body, status, headers)
+        return self.base + path
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def local_server(settings):
+    server = LocalServer()
+    settings.FETCH_PRIVATE_ALLOWLIST = [*settings.FETCH_PRIVATE_ALLOWLIST, f"127.0.0.1:{server.port}"]
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def sync_tasks(monkeypatch):
+    """django-q2 runs async_task inline, as the cluster would, one after another."""
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", True)

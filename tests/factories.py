@@ -1,0 +1,52 @@
+import itertools
+from datetime import timedelta
+
+from django.utils import timezone
+
+from articles.models import Article, Category, RelatedLink, Source
+
+counter = itertools.count(1)
+
+
+def make_category(**overrides):
+    n = next(counter)
+    fields = {"name": f"Category {n}", "slug": f"category-{n}"}
+    fields.update(overrides)
+    return Category.objects.create(**fields)
+
+
+def make_source(**overrides):
+    n = next(counter)
+    fields = {
+        "name": f"Source {n}",
+        "slug": f"source-{n}",
+        "feed_url": f"https://source-{n}.example/feed.xml",
+        "site_url": f"https://source-{n}.example/",
+    }
+    fields.update(overrides)
+    return Source.objects.create(**fields)
+
+
+def make_article(**overrides):
+    n = next(counter)
+    source = overrides.pop("source", None) or make_source()
+    url = overrides.pop("url", f"https://news-{n}.example/story/{n}")
+    fields = {
+        "source": source,
+        "guid": url,
+        "url": url,
+        "canonical_url": url,
+        "title": f"Headline number {n}",
+        "published_at": timezone.now() - timedelta(hours=n % 48),
+        "summary": f"Summary of story {n}.",
+        "body_html": f"<p>Body of story {n}.</p>",
+        "body_text": f"Body of story {n}.",
+        "state": Article.State.READY,
+        "word_count": 4,
+    }
+    fields.update(overrides)
+    return Article.objects.create(**fields)
+
+
+def link(from_article, to_article, score=0.5):
+    return RelatedLink.objects.create(from_article=from_article, to_article=to_article, score=score)
