@@ -119,8 +119,8 @@ class SourceAdmin(admin.ModelAdmin):
 
 @admin.action(description="Re-extract selected articles")
 def re_extract(modeladmin, request, queryset):
-    for article in queryset.only("pk"):
-        async_task("articles.tasks.extract_article_task", article.pk, force=True, group="extract")
+    for article_id in queryset.values_list("pk", flat=True):
+        async_task("articles.tasks.extract_article_task", article_id, force=True, group="extract")
     messages.info(request, f"Queued re-extraction of {queryset.count()} article(s).")
 
 

@@ -144,9 +144,13 @@ def apply_extraction(article, extraction, problem):
             article.body_html = fallback_html or paragraphs_to_html(fallback_text)
             article.body_text = fallback_text
             article.state_reason = f"{problem} Showing the feed's own text."
-        else:
+        elif fallback_text:
             article.body_html = extraction.body_html
             article.body_text = extraction.text
+            article.state_reason = problem
+        else:
+            # A few words of page chrome are not an article: record the failure.
+            article.body_html = article.body_text = ""
             article.state_reason = problem
     article.author = article.author or extraction.author
     article.lead_image_url = article.lead_image_url or extraction.lead_image_url

@@ -48,7 +48,9 @@ def cosine_scores(target, candidates):
 
     def weigh(terms):
         return {
-            term: (1 + math.log(count)) * math.log(documents / frequency[term])
+            # Smoothed as in scikit-learn, so a term shared by every
+            # candidate still counts when there are only a few.
+            term: (1 + math.log(count)) * (math.log((documents + 1) / (frequency[term] + 1)) + 1)
             for term, count in terms.items()
         }
 

@@ -19,7 +19,7 @@ RSS = b"""<?xml version="1.0"?>
 <title>Example &amp; Co</title><link>https://example.org/</link><ttl>30</ttl>
 <item><title>First &lt;b&gt;story&lt;/b&gt;</title>
 <link>https://example.org/a?utm_source=rss&amp;id=1#top</link>
-<guid>a-1</guid><dc:creator>Ann &lt;b&gt;Writer&lt;/b&gt;</dc:creator>
+<guid isPermaLink="false">a-1</guid><dc:creator>Ann &lt;b&gt;Writer&lt;/b&gt;</dc:creator>
 <pubDate>Tue, 17 Feb 2026 15:20:02 GMT</pubDate>
 <description>&lt;p onclick="x()"&gt;Hello &lt;a href="javascript:alert(1)"&gt;there&lt;/a&gt;&lt;/p&gt;</description>
 </item>

@@ -1,0 +1,116 @@
+import pytest
+from django.urls import reverse
+
+from articles.models import Article, Source
+from tests.factories import link, make_article, make_source
+
+PAGE = """<html lang="en"><head><title>{title}</title></head><body>
+<nav><a href="/">Home</a></nav><article><h1>{title}</h1>
+<p>By Jane Reporter</p>{paragraphs}</article><footer>Copyright</footer></body></html>"""
+
+
+def serve_small_feed(server, count=2):
+    items = []
+    for n in range(count):
+        paragraphs = "".join(
+            f"<p>Paragraph {p} of report {n} about the harbour bridge repairs, which the city "
+            f"council approved after a long debate about cost, traffic and safety.</p>"
+            for p in range(6)
+        )
+        url = server.add(f"/story-{n}.html", PAGE.format(title=f"Bridge report {n}", paragraphs=paragraphs))
+        items.append(f"<item><title>Bridge report {n}</title><link>{url}</link></item>")
+    rss = f"<rss version='2.0'><channel><title>Small</title>{''.join(items)}</channel></rss>"
+    return server.add("/feed.xml", rss, content_type="application/rss+xml")
+
+
+@pytest.mark.django_db
+def test_add_source_in_admin_then_fetch_now(admin_client, local_server, sync_tasks):
+    """A source added through the admin form is fetched by "Fetch now"; its articles appear."""
+    feed_url = serve_small_feed(local_server)
+    response = admin_client.post(
+        reverse("admin:articles_source_add"),
+        {
+            "name": "Harbour Gazette",
+            "slug": "harbour-gazette",
+            "feed_url": feed_url,
+            "site_url": "",
+            "language": "en",
+            "is_active": "on",
+            "min_interval": "00:10:00",
+            "max_interval": "06:00:00",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    source = Source.objects.get(slug="harbour-gazette")
+    assert source.next_fetch_at is not None  # due at once
+
+    response = admin_client.post(
+        reverse("admin:articles_source_changelist"),
+        {"action": "fetch_now", "_selected_action": [source.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    articles = Article.objects.filter(source=source)
+    assert articles.count() == 2
+    assert all(article.state == Article.State.READY for article in articles)
+    assert "harbour bridge repairs" in articles.first().body_text
+    source.refresh_from_db()
+    assert source.last_status == 200 and source.consecutive_failures == 0
+
+    changelist = admin_client.get(reverse("admin:articles_source_changelist")).content.decode()
+    assert "Harbour Gazette" in changelist and "OK" in changelist
+
+
+@pytest.mark.django_db
+def test_article_actions_hide_and_re_extract(admin_client, local_server, sync_tasks):
+    feed_url = serve_small_feed(local_server, count=1)
+    source = make_source(feed_url=feed_url)
+    admin_client.post(
+        reverse("admin:articles_source_changelist"),
+        {"action": "fetch_now", "_selected_action": [source.pk]},
+    )
+    article = Article.objects.get()
+    Article.objects.filter(pk=article.pk).update(body_text="", state=Article.State.FAILED)
+    admin_client.post(
+        reverse("admin:articles_article_changelist"),
+        {"action": "re_extract", "_selected_action": [article.pk]},
+    )
+    article.refresh_from_db()
+    assert article.state == Article.State.READY and "bridge" in article.body_text
+    admin_client.post(
+        reverse("admin:articles_article_changelist"),
+        {"action": "hide", "_selected_action": [article.pk]},
+    )
+    article.refresh_from_db()
+    assert article.is_hidden
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "name",
+    ["source", "article", "category", "story", "relatedlink", "comment"],
+)
+def test_changelists_render(admin_client, name):
+    """Misspelled admin options fail only when the page renders."""
+    article = make_article()
+    link(article, make_article())
+    url = reverse(f"admin:articles_{name}_changelist")
+    assert admin_client.get(url).status_code == 200
+    assert admin_client.get(url + "?q=Headline").status_code == 200
+
+
+@pytest.mark.django_db
+def test_source_health_filters(admin_client):
+    make_source(name="Broken Feed", consecutive_failures=3, last_error="HTTP 500")
+    make_source(name="Fine Feed")
+    html = admin_client.get(
+        reverse("admin:articles_source_changelist") + "?health=failing"
+    ).content.decode()
+    assert "Broken Feed" in html and "Fine Feed" not in html
+    assert "HTTP 500" in html
+
+
+@pytest.mark.django_db
+def test_django_q_admin_pages(admin_client):
+    for name in ["schedule", "failure", "success", "ormq"]:
+        assert admin_client.get(reverse(f"admin:django_q_{name}_changelist")).status_code == 200

@@ -1,0 +1,77 @@
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from articles.models import Article, Source
+from tests.factories import make_source
+from tests.test_admin import serve_small_feed
+
+
+@pytest.mark.django_db
+def test_ingest_command_runs_a_full_pass(local_server):
+    source = make_source(feed_url=serve_small_feed(local_server, count=3))
+    out, err = io.StringIO(), io.StringIO()
+    call_command("ingest", source.slug, stdout=out, stderr=err)
+    assert Article.objects.filter(state=Article.State.READY).count() == 3
+    assert "sources fetched=1 (failed 0), new articles=3, extracted=3, failed=0" in out.getvalue()
+    assert "Extracting" in err.getvalue()  # the progress bar
+
+
+@pytest.mark.django_db
+def test_ingest_command_rejects_unknown_source():
+    with pytest.raises(CommandError):
+        call_command("ingest", "no-such-source")
+
+
+@pytest.mark.django_db
+def test_add_source_names_it_after_the_feed(local_server):
+    feed_url = serve_small_feed(local_server, count=1)
+    call_command("add_source", feed_url, "--category", "Local", stdout=io.StringIO())
+    source = Source.objects.get(feed_url=feed_url)
+    assert source.name == "Small"
+    assert source.category.name == "Local"
+    assert source in Source.objects.due()
+    with pytest.raises(CommandError):
+        call_command("add_source", feed_url)
+    with pytest.raises(CommandError):
+        call_command("add_source", "file:///etc/passwd")
+
+
+@pytest.mark.django_db
+def test_opml_round_trip(tmp_path):
+    opml = tmp_path / "sources.opml"
+    opml.write_text(
+        """<?xml version="1.0"?><opml version="2.0"><head/><body>
+        <outline text="Tech"><outline type="rss" text="Feed A" xmlUrl="https://a.example/rss"/>
+        <outline type="rss" text="Feed B" xmlUrl="https://b.example/rss" htmlUrl="https://b.example/"/>
+        </outline><outline text="Bad" xmlUrl="javascript:alert(1)"/></body></opml>"""
+    )
+    out = io.StringIO()
+    call_command("import_opml", str(opml), stdout=out)
+    assert "2 source(s) created" in out.getvalue()
+    call_command("import_opml", str(opml), stdout=out)
+    assert Source.objects.count() == 2
+    assert set(Source.objects.values_list("category__name", flat=True)) == {"Tech"}
+    exported = io.StringIO()
+    call_command("export_opml", stdout=exported)
+    assert 'xmlUrl="https://b.example/rss"' in exported.getvalue()
+    assert 'category="Tech"' in exported.getvalue()
+
+
+@pytest.mark.django_db
+def test_default_sources_file_imports():
+    call_command("import_opml", "sources/default.opml", stdout=io.StringIO())
+    assert Source.objects.count() >= 15
+    assert Source.objects.filter(category__name="World").exists()
+
+
+@pytest.mark.django_db
+def test_setup_schedules_is_idempotent():
+    from django_q.models import Schedule
+
+    call_command("setup_schedules", stdout=io.StringIO())
+    call_command("setup_schedules", stdout=io.StringIO())
+    poll = Schedule.objects.get(name="Poll due sources")
+    assert poll.func == "articles.tasks.poll_sources_task" and poll.minutes == 1
+    assert Schedule.objects.count() == 2

@@ -1,0 +1,75 @@
+"""docker-compose.yml cannot run here (no Docker engine), so it is read and checked."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def compose():
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def settings_under(environment):
+    """The settings module as the container would load it with `environment`."""
+    env = {
+        key: value for key, value in os.environ.items() if key in {"PATH", "HOME", "LANG"}
+    }
+    env.update({key: str(value) for key, value in environment.items()})
+    env["DJANGO_SETTINGS_MODULE"] = "aggregator.settings"
+    env["VAR_DIR"] = str(ROOT / "var" / "compose-check")
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s;"
+        "print(json.dumps({'db': s.DATABASES['default'], 'cache': s.CACHES['default'],"
+        "'q': s.Q_CLUSTER, 'debug': s.DEBUG, 'hosts': s.ALLOWED_HOSTS, 'key': s.SECRET_KEY}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout)
+
+
+def test_services_and_commands():
+    services = compose()["services"]
+    assert set(services) == {"db", "redis", "web", "worker"}
+    assert services["db"]["image"] == "postgres:15"
+    assert services["redis"]["image"].startswith("redis")
+    assert "gunicorn aggregator.wsgi" in services["web"]["command"]
+    assert "migrate" in services["web"]["command"]
+    assert services["worker"]["command"] == ["python", "manage.py", "qcluster"]
+    assert (ROOT / "Dockerfile").exists()
+    # whitenoise serves static files inside gunicorn: no separate static server.
+    from django.conf import settings
+
+    assert "whitenoise.middleware.WhiteNoiseMiddleware" in settings.MIDDLEWARE
+
+
+def test_app_environment_matches_settings():
+    """The env that web and worker get selects PostgreSQL, and Redis as broker and cache."""
+    services = compose()["services"]
+    env = dict(services["web"]["environment"])
+    assert env == dict(services["worker"]["environment"])
+    db = services["db"]["environment"]
+    env["SECRET_KEY"] = "compose-check-key"
+    loaded = settings_under(env)
+    assert loaded["db"]["ENGINE"] == "django.db.backends.postgresql"
+    assert loaded["db"]["HOST"] == "db" and loaded["db"]["NAME"] == db["POSTGRES_DB"]
+    assert loaded["db"]["USER"] == db["POSTGRES_USER"]
+    assert loaded["db"]["PASSWORD"] == db["POSTGRES_PASSWORD"]
+    assert loaded["cache"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert loaded["cache"]["LOCATION"] == "redis://redis:6379/0"
+    assert loaded["q"]["redis"] == "redis://redis:6379/0" and "orm" not in loaded["q"]
+    assert loaded["debug"] is False
+    assert loaded["key"] == "compose-check-key"
+    assert loaded["q"]["timeout"] < loaded["q"]["retry"]
+
+
+def test_every_env_var_in_compose_is_read_by_settings():
+    source = (ROOT / "aggregator" / "settings.py").read_text()
+    for name in compose()["services"]["web"]["environment"]:
+        assert f'"{name}"' in source, f"{name} is set in compose but never read"

@@ -1,0 +1,116 @@
+import pytest
+from django.urls import reverse
+
+from articles.models import Article
+from tests.factories import link, make_article, make_category, make_source
+
+
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("related", [1, 6])
+def test_article_page_query_count_is_fixed(client, django_assert_num_queries, related):
+    """The article page runs the same queries with 1 or 6 related articles."""
+    article = make_article()
+    others = [make_article() for _ in range(related)]
+    for other in others:
+        link(article, other)
+    with django_assert_num_queries(3):
+        response = client.get(article.get_absolute_url())
+    html = response.content.decode()
+    assert response.status_code == 200
+    for other in others:
+        assert other.title in html
+        assert other.source.name in html
+    assert "Related articles" in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [1, 30])
+def test_homepage_query_count_is_fixed(client, django_assert_num_queries, count):
+    source = make_source(category=make_category(name="World", slug="world"))
+    for _ in range(count):
+        make_article(source=source)
+    with django_assert_num_queries(3):
+        response = client.get(reverse("articles:list"))
+    assert response.status_code == 200
+    assert len(response.context["article_list"]) == min(count, 24)
+
+
+@pytest.mark.django_db
+def test_article_page_shows_everything_a_reader_needs(client):
+    source = make_source(name="Daily Planet")
+    article = make_article(
+        source=source,
+        author="Lois Lane",
+        lead_image_url="https://img.example/lead.jpg",
+        body_html="<p>First paragraph.</p><p>Second paragraph.</p>",
+        canonical_url="https://dailyplanet.example/story",
+    )
+    html = client.get(article.get_absolute_url()).content.decode()
+    assert article.title in html
+    assert 'href="%s"' % source.get_absolute_url() in html
+    assert "Lois Lane" in html
+    assert "https://img.example/lead.jpg" in html
+    assert "<p>Second paragraph.</p>" in html
+    assert 'href="https://dailyplanet.example/story"' in html
+    assert "Read the original at" in html
+    assert "ago" in html  # relative time
+    assert "No related articles yet." in html
+
+
+@pytest.mark.django_db
+def test_hidden_and_unready_articles_are_not_shown(client):
+    hidden = make_article(is_hidden=True)
+    pending = make_article(state=Article.State.PENDING)
+    shown = make_article()
+    html = client.get(reverse("articles:list")).content.decode()
+    assert shown.title in html
+    assert hidden.title not in html and pending.title not in html
+    assert client.get(hidden.get_absolute_url()).status_code == 404
+    assert client.get(pending.get_absolute_url()).status_code == 404
+
+
+@pytest.mark.django_db
+def test_source_and_category_pages_list_their_articles(client, django_assert_num_queries):
+    category = make_category(name="Science", slug="science")
+    source = make_source(category=category)
+    mine = [make_article(source=source) for _ in range(3)]
+    other = make_article()
+    for url in (source.get_absolute_url(), category.get_absolute_url()):
+        with django_assert_num_queries(4):
+            html = client.get(url).content.decode()
+        assert all(article.title in html for article in mine)
+        assert other.title not in html
+    assert client.get(reverse("articles:source", args=["nope"])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_pagination(client):
+    source = make_source()
+    for _ in range(30):
+        make_article(source=source)
+    page2 = client.get(reverse("articles:list") + "?page=2")
+    assert page2.status_code == 200
+    assert len(page2.context["article_list"]) == 6
+    assert client.get(reverse("articles:list") + "?page=9").status_code == 404
+
+
+@pytest.mark.django_db
+def test_story_page_lists_coverage_earliest_first(client):
+    from articles.related import refresh_story
+    from articles.models import Story
+
+    first = make_article()
+    second = make_article()
+    story = Story.objects.create(first_published_at=first.published_at, updated_at=first.published_at)
+    Article.objects.filter(pk__in=[first.pk, second.pk]).update(story=story)
+    refresh_story(story)
+    response = client.get(story.get_absolute_url())
+    titles = [article.title for article in response.context["coverage"]]
+    earliest = sorted([first, second], key=lambda a: a.published_at)
+    assert titles == [a.title for a in earliest]
+
+
+def test_healthz(client):
+    assert client.get("/healthz").content == b"ok"
