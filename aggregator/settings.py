@@ -6,6 +6,10 @@ SECRET_KEY    default: a random key kept in var/secret_key
 DEBUG         default: off
 ALLOWED_HOSTS default: 127.0.0.1,localhost
 PORT          port `manage.py serve` listens on (default 8000)
+HTTPS         secure cookies, HSTS and the SSL redirect; default: on when
+              SECRET_KEY is given and DEBUG is off (a deployment), off otherwise
+FETCH_PRIVATE_ALLOWLIST  host:port pairs the fetcher may reach in private
+              address space (tests and the demo only)
 """
 
 import os
@@ -55,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_q",
+    "axes",
     "articles",
 ]
 
@@ -67,7 +72,20 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it reads the outcome of authentication.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Five wrong passwords for one username from one address lock it for an hour.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = 1
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
 
 ROOT_URLCONF = "aggregator.urls"
 WSGI_APPLICATION = "aggregator.wsgi.application"
@@ -116,20 +134,33 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-        }
+        },
     }
+    CACHES["locks"] = CACHES["default"]
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        # Shared by every process (web and queue workers), unlike locmem:
+        # per-host fetch slots must be counted across workers.
+        "locks": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "fetch_locks",
+        },
+    }
 
 # django-q2 (https://django-q2.readthedocs.io/en/master/configure.html).
 # timeout < retry: a task still running at `timeout` is killed before the
 # broker hands it out again at `retry`, so one task never runs twice at once.
-# catch_up off: after downtime the poll runs once, not once per missed minute.
+# The ORM broker deletes a task only when a worker acknowledges it, so a task
+# whose worker was killed is handed out again after `retry`; the article's own
+# claim lease (EXTRACTION_LEASE, longer than `timeout`) keeps that redelivery
+# from racing a live run. catch_up off: after downtime the poll runs once, not
+# once per missed minute.
 Q_CLUSTER = {
     "name": "aggregator",
     "workers": int(os.environ.get("Q_WORKERS", "2")),
-    "timeout": 120,
-    "retry": 180,
+    "timeout": int(os.environ.get("Q_TIMEOUT", "120")),
+    "retry": int(os.environ.get("Q_RETRY", "180")),
     "max_attempts": 3,
     "save_limit": 1000,
     "catch_up": False,
@@ -171,6 +202,35 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+HTTPS = env_bool("HTTPS", bool(os.environ.get("SECRET_KEY")) and not DEBUG)
+if HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# No inline script, no eval anywhere: a sanitizer miss still cannot run.
+# Images come from publishers' hosts, so any http(s) image is allowed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "https:", "http:", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-src": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "manifest-src": ["'self'"],
+        "worker-src": ["'self'"],
+    }
+}
 
 # Outgoing HTTP (articles/fetch.py).
 FETCH_USER_AGENT = os.environ.get(
@@ -180,6 +240,9 @@ FETCH_TIMEOUT = float(os.environ.get("FETCH_TIMEOUT", "20"))
 FETCH_MAX_BYTES = int(os.environ.get("FETCH_MAX_BYTES", str(8 * 1024 * 1024)))
 # Exact host:port pairs allowed to resolve to private addresses (tests, demo).
 FETCH_PRIVATE_ALLOWLIST = env_list("FETCH_PRIVATE_ALLOWLIST")
+FETCH_PER_HOST = int(os.environ.get("FETCH_PER_HOST", "2"))
+# Longer than the task timeout: a live extraction never loses its claim.
+EXTRACTION_LEASE = int(os.environ.get("EXTRACTION_LEASE", "300"))
 
 LOGGING = {
     "version": 1,

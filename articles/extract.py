@@ -5,6 +5,7 @@ import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 from trafilatura import bare_extraction
@@ -17,7 +18,6 @@ logger = logging.getLogger(__name__)
 
 HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
 HTML_LANG = re.compile(rb"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)", re.I)
-CLAIM_LEASE = timedelta(minutes=5)
 MIN_WORDS = 40
 
 
@@ -94,7 +94,7 @@ def claim_article(article_id, now=None):
         Article.objects.filter(claimable, pk=article_id, extraction_attempts__lt=MAX_EXTRACTION_ATTEMPTS)
         .update(
             state=Article.State.EXTRACTING,
-            claimed_until=now + CLAIM_LEASE,
+            claimed_until=now + timedelta(seconds=settings.EXTRACTION_LEASE),
             extraction_attempts=F("extraction_attempts") + 1,
         )
     )
@@ -118,7 +118,9 @@ def extract_article(article_id, force=False):
         problem = "The source is set to use the feed's own content."
     else:
         try:
-            response = fetch(article.url, accept=HTML_ACCEPT, require_html=True)
+            response = fetch(
+                article.url, accept=HTML_ACCEPT, require_html=True, respect_robots=True
+            )
             extraction = extract_page(response.content, response.url)
             if len(extraction.text.split()) < MIN_WORDS:
                 problem = "The page yielded too little text."

@@ -7,17 +7,22 @@ deadline, a cap on decoded bytes.
 """
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
+from urllib.robotparser import RobotFileParser
 
 import requests
 from django.conf import settings
+from django.core.cache import cache, caches
 from requests_hardened.ip_filter import InvalidIPAddress
 from requests_hardened.ip_filter_adapter import IPFilterAdapter
 
 MAX_REDIRECTS = 5
 READ_SIZE = 16 * 1024
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+ROBOTS_MAX_BYTES = 512 * 1024
+ROBOTS_CACHE_SECONDS = 3600
 
 
 class FetchError(Exception):
@@ -94,13 +99,24 @@ def fetch(
     require_html=False,
     max_bytes=None,
     timeout=None,
-    session=None,
+    respect_robots=False,
 ):
-    """GET `url`, following at most five checked redirects, within one deadline."""
+    """GET `url`, following at most five checked redirects, within one deadline.
+
+    Raises FetchError with a reason for people on every failure.
+    """
     max_bytes = max_bytes or settings.FETCH_MAX_BYTES
     timeout = timeout or settings.FETCH_TIMEOUT
+    check_url(url)
+    if respect_robots and not robots_allow(url):
+        raise FetchError("Disallowed by the site's robots.txt.")
+    with host_slot(urlsplit(url).hostname, timeout):
+        return fetch_within(url, etag, last_modified, accept, require_html, max_bytes, timeout)
+
+
+def fetch_within(url, etag, last_modified, accept, require_html, max_bytes, timeout):
     deadline = time.monotonic() + timeout
-    session = session or make_session()
+    session = make_session()
     headers = {"Accept": accept, "Accept-Encoding": "gzip, deflate"}
     if etag:
         headers["If-None-Match"] = etag
@@ -186,6 +202,54 @@ def read_body(response, max_bytes, deadline, timeout):
     except Exception as exc:  # urllib3 raises several kinds on broken streams.
         raise FetchError(f"Reading the body failed: {describe_exception(exc)}") from exc
     return b"".join(chunks)
+
+
+@contextmanager
+def host_slot(host, timeout):
+    """At most FETCH_PER_HOST fetches to one host at once, across all workers.
+
+    A slot expires on its own, so a worker killed mid-fetch frees it.
+    """
+    locks = caches["locks"]
+    keys = [f"fetch-slot:{host}:{n}" for n in range(settings.FETCH_PER_HOST)]
+    give_up = time.monotonic() + timeout
+    while True:
+        taken = next((key for key in keys if locks.add(key, 1, timeout=int(timeout) + 5)), None)
+        if taken:
+            break
+        if time.monotonic() > give_up:
+            raise FetchError(f"Too many fetches to {host} at once; will try again later.")
+        time.sleep(0.25)
+    try:
+        yield
+    finally:
+        locks.delete(taken)
+
+
+def robots_allow(url):
+    """robots.txt of the URL's origin, cached per host (RFC 9309 on errors)."""
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    key = f"robots:{origin}"
+    rules = cache.get(key)
+    if rules is None:
+        try:
+            response = fetch(
+                origin + "/robots.txt", accept="text/plain", max_bytes=ROBOTS_MAX_BYTES, timeout=10
+            )
+            rules = response.content.decode("utf-8", "replace")
+        except FetchError as exc:
+            if exc.status is not None and exc.status < 500:
+                rules = ""  # missing or empty: everything is allowed
+            else:
+                # Unreachable or a server error: assume all is disallowed, but
+                # not for long.
+                cache.set(key, "User-agent: *\nDisallow: /", 600)
+                return False
+        cache.set(key, rules, ROBOTS_CACHE_SECONDS)
+    parser = RobotFileParser()
+    parser.parse(rules.splitlines())
+    return parser.can_fetch(settings.FETCH_USER_AGENT, url)
 
 
 def describe_exception(exc):
