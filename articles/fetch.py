@@ -239,6 +239,8 @@ def robots_allow(url):
             )
             rules = response.content.decode("utf-8", "replace")
         except FetchError as exc:
+            if exc.reason.startswith("Refused"):
+                raise  # the page itself would be refused for the same reason
             if exc.status is not None and exc.status < 500:
                 rules = ""  # missing or empty: everything is allowed
             else:
