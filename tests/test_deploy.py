@@ -1,6 +1,7 @@
 """Production settings as a deployment sets them: only SECRET_KEY and ALLOWED_HOSTS."""
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ def test_check_deploy_passes_at_warning_level(tmp_path):
     env = {key: value for key, value in os.environ.items() if key in {"PATH", "HOME", "LANG"}}
     env.update(
         DEBUG="0",
-        SECRET_KEY="x7#kq2!vN9pL0mR4tY8uW3eZ6aS1dF5gH0jK2lQ9wE4rT7yU",
+        SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="news.example.org",
         VAR_DIR=str(tmp_path),
     )
