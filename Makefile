@@ -7,7 +7,7 @@ PORT ?= 8000
 DEMO_PORT ?= 8765
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/lede
 
-.PHONY: run demo test setup lint clean
+.PHONY: run demo test setup browser clean
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,13 @@ demo: setup
 	$(MANAGE) setup_schedules
 	PORT=$(PORT) $(MANAGE) serve --demo-port $(DEMO_PORT)
 
-test: setup
+# Browser tests drive Debian's chromium; Playwright cannot download its own here.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests (needs root)…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: setup browser
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/python -m pytest
 
 clean:

@@ -71,6 +71,7 @@ class SourceAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     actions = [fetch_now, pause, resume]
     date_hierarchy = "last_fetched_at"
+    ordering = ["-consecutive_failures", "name"]  # failing first
     readonly_fields = [
         "etag",
         "last_modified",
@@ -86,6 +87,9 @@ class SourceAdmin(admin.ModelAdmin):
         ("Fetching", {"fields": ["is_active", "use_feed_content", "min_interval", "max_interval"]}),
         ("Health (written by the fetcher)", {"fields": readonly_fields}),
     ]
+
+    class Media:
+        css = {"all": ["css/admin.css"]}
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_article_count=Count("articles"))
