@@ -153,7 +153,8 @@ def normalise_entry(item, base_url):
         title=title or plain_text(summary_html, 120) or urlsplit(link).path,
         author=plain_text(item.get("author", ""), 300),
         published_at=struct_to_datetime(
-            item.get("published_parsed") or item.get("updated_parsed")
+            # Asking for a missing updated_parsed triggers a deprecated fallback.
+            item.get("published_parsed") or ("updated" in item and item.get("updated_parsed"))
         ),
         summary=plain_text(summary_html or content_html, 1000),
         content_html=clean_html(content_html or summary_html),

@@ -1,0 +1,136 @@
+"""Score the pipeline's own extraction function on benchmark pages.
+
+    python bench/extraction.py [--dir DIR --format aeb|fundus]
+
+Without --dir, runs both ../shared/corpus/extraction sets. Ends with a line a set:
+    aeb f1=0.000 precision=0.000 recall=0.000 pages_per_s=0.0
+    fundus f1=0.000 precision=0.000 recall=0.000 title=N/N author=N/N date=N/N pages_per_s=0.0
+"""
+
+import argparse
+import gzip
+import json
+import os
+import re
+import sys
+import time
+import unicodedata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.scoring import page_counts, score_pages  # noqa: E402
+
+
+def setup_django():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aggregator.settings")
+    import django
+
+    django.setup()
+
+
+def read_html(path):
+    data = path.read_bytes()
+    return gzip.decompress(data) if path.suffix == ".gz" else data
+
+
+def load_aeb(folder):
+    truth = json.loads((folder / "ground-truth.json").read_text())
+    for page_id, expected in sorted(truth.items()):
+        yield {
+            "name": page_id,
+            "html": read_html(folder / "html" / f"{page_id}.html.gz"),
+            "url": expected.get("url", ""),
+            "body": expected["articleBody"],
+        }
+
+
+def load_fundus(folder):
+    for line in (folder / "expected.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        expected = record["expected"]
+        body = expected.get("body", {})
+        parts = list(body.get("summary", []))
+        for section in body.get("sections", []):
+            parts += section.get("headline", []) + section.get("paragraphs", [])
+        yield {
+            "name": record["file"],
+            "html": read_html(folder / record["file"]),
+            "url": record.get("url", ""),
+            "body": "\n".join(parts),
+            "title": expected.get("title", ""),
+            "authors": expected.get("authors", []),
+            "date": (expected.get("publishing_date") or "")[:10],
+        }
+
+
+def normal(text):
+    text = unicodedata.normalize("NFKC", text or "").casefold()
+    return re.sub(r"\W+", " ", text).strip()
+
+
+def title_right(expected, got):
+    return normal(expected) == normal(got)
+
+
+def author_right(expected, got):
+    if not expected:
+        return not got
+    got = normal(got)
+    return bool(got) and all(normal(name) in got for name in expected)
+
+
+def run(pages, extract_page):
+    pairs, rows = [], []
+    started = time.process_time()
+    for page in pages:
+        extraction = extract_page(page["html"], page["url"])
+        pairs.append((page["body"], extraction.text))
+        rows.append((page, extraction))
+    elapsed = time.process_time() - started
+    return pairs, rows, len(rows) / elapsed if elapsed else 0.0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dir", type=Path)
+    parser.add_argument("--format", choices=["aeb", "fundus"])
+    parser.add_argument("--worst", type=int, default=0, help="List the N worst pages.")
+    args = parser.parse_args()
+    corpus = Path(os.environ.get("CORPUS_DIR", ROOT.parent / "shared" / "corpus")) / "extraction"
+    sets = (
+        [(args.format or "aeb", args.dir)]
+        if args.dir
+        else [("aeb", corpus / "scrapinghub-aeb"), ("fundus", corpus / "fundus")]
+    )
+    setup_django()
+    from articles.extract import extract_page
+
+    lines = []
+    for kind, folder in sets:
+        pages = list(load_aeb(folder) if kind == "aeb" else load_fundus(folder))
+        pairs, rows, speed = run(pages, extract_page)
+        precision, recall, f1 = score_pages(pairs)
+        if args.worst:
+            scored = sorted(
+                ((page_counts(t, p)[0], page["name"]) for (t, p), (page, _e) in zip(pairs, rows))
+            )
+            for tp, name in scored[: args.worst]:
+                print(f"  {kind} worst tp={tp:.2f} {name}", file=sys.stderr)
+        line = f"{kind} f1={f1:.3f} precision={precision:.3f} recall={recall:.3f}"
+        if kind == "fundus":
+            n = len(rows)
+            titles = sum(title_right(p["title"], e.title) for p, e in rows)
+            authors = sum(author_right(p["authors"], e.author) for p, e in rows)
+            dates = sum(
+                bool(e.published_at) and e.published_at.date().isoformat() == p["date"]
+                for p, e in rows
+            )
+            line += f" title={titles}/{n} author={authors}/{n} date={dates}/{n}"
+        lines.append(line + f" pages_per_s={speed:.1f}")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
