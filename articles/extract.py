@@ -157,8 +157,8 @@ def apply_extraction(article, extraction, problem):
     article.author = article.author or extraction.author
     article.lead_image_url = article.lead_image_url or extraction.lead_image_url
     article.language = extraction.language or article.language
-    if extraction.description and not article.summary:
-        article.summary = extraction.description
+    if not article.summary:
+        article.summary = extraction.description or plain_text(article.body_text, 400)
     if extraction.published_at and article.published_at == article.discovered_at:
         # The feed gave no date; the page's own is better than first-seen.
         article.published_at = min(extraction.published_at, now)

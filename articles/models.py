@@ -211,7 +211,8 @@ class Article(models.Model):
 
     @property
     def excerpt(self):
-        text = self.summary or self.body_text
+        # summary only: lists defer the body, and extraction fills summary.
+        text = self.summary
         if len(text) <= 280:
             return text
         return text[:280].rsplit(" ", 1)[0] + "…"

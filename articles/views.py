@@ -60,7 +60,7 @@ class ArticleDetailView(DetailView):
 
 
 class StoryDetailView(DetailView):
-    model = Story
+    queryset = Story.objects.select_related("lead_article")
 
     def get_context_data(self, **kwargs):
         coverage = (

@@ -205,9 +205,12 @@ def unsafe_markup(html):
             if ON_ATTRIBUTE.match(name):
                 problems.append(f"{name} attribute")
             cleaned = re.sub(r"[\x00-\x20]", "", value)
-            if name in ("href", "src", "action", "formaction", "xlink:href", "content", "srcset"):
+            if name in ("href", "src", "action", "formaction", "xlink:href", "srcset"):
                 if BAD_URL.match(cleaned):
                     problems.append(f"{name}={value[:40]}")
+        if element.tag == "meta" and element.get("http-equiv"):
+            # Only a refresh can turn a meta content into a navigation.
+            problems.append(f"meta http-equiv={element.get('http-equiv')}")
     return problems
 
 

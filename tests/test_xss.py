@@ -17,7 +17,7 @@ for (const name of ["alert", "confirm", "prompt", "print"]) {
 
 
 def watched_page(context):
-    page = watched_page(context)
+    page = context.new_page()
     page.dialogs = []
     page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
     return page
