@@ -13,6 +13,7 @@ from trafilatura import bare_extraction
 from .fetch import FetchError, fetch
 from .models import MAX_EXTRACTION_ATTEMPTS, Article
 from .sanitize import clean_html, paragraphs_to_html, plain_text, safe_url
+from .summary import key_points
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +164,7 @@ def apply_extraction(article, extraction, problem):
         # The feed gave no date; the page's own is better than first-seen.
         article.published_at = min(extraction.published_at, now)
     article.word_count = len(article.body_text.split())
+    article.key_points = key_points(article.body_text)
     article.extracted_at = now
     article.claimed_until = None
     article.state = Article.State.READY if article.body_text else Article.State.FAILED

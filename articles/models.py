@@ -125,7 +125,11 @@ class ArticleQuerySet(models.QuerySet):
 
     def for_list(self):
         """The columns and joins a list of article cards needs."""
-        return self.visible().select_related("source").defer("body_html", "body_text")
+        return (
+            self.visible()
+            .select_related("source")
+            .defer("body_html", "body_text", "feed_content_html", "terms", "key_points")
+        )
 
     def for_source(self, source):
         return self.filter(source=source)
@@ -174,6 +178,7 @@ class Article(models.Model):
     language = models.CharField(max_length=12, blank=True)
     word_count = models.PositiveIntegerField(default=0)
     terms = models.JSONField(default=dict, blank=True, editable=False)
+    key_points = models.JSONField(default=list, blank=True)
     state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
     state_reason = models.TextField(blank=True)
     extracted_at = models.DateTimeField(null=True, blank=True)

@@ -46,6 +46,7 @@ def test_article_page_shows_everything_a_reader_needs(client):
         lead_image_url="https://img.example/lead.jpg",
         body_html="<p>First paragraph.</p><p>Second paragraph.</p>",
         canonical_url="https://dailyplanet.example/story",
+        key_points=["The first point.", "The second point.", "The third point."],
     )
     html = client.get(article.get_absolute_url()).content.decode()
     assert article.title in html
@@ -57,6 +58,7 @@ def test_article_page_shows_everything_a_reader_needs(client):
     assert "Read the original at" in html
     assert "ago" in html  # relative time
     assert "No related articles yet." in html
+    assert "Key points" in html and "<li>The third point.</li>" in html
 
 
 @pytest.mark.django_db
