@@ -17,6 +17,7 @@ import signal
 import sys
 import tempfile
 import time
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from html import escape
@@ -321,6 +322,7 @@ def main():
     os.environ.setdefault("VAR_DIR", workdir)
     os.environ["DJANGO_SETTINGS_MODULE"] = "aggregator.settings"
     sys.path.insert(0, str(ROOT))
+    warnings.filterwarnings("ignore", "No directory at")  # no collectstatic needed here
     import django
 
     django.setup()
