@@ -1,7 +1,6 @@
 """Related links (TF-IDF cosine over recent articles) and stories across sources."""
 
 import math
-import re
 from collections import Counter
 from datetime import timedelta
 
@@ -10,6 +9,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from .models import Article, RelatedLink, Story
+from .text import STOPWORDS, WORD
 
 TOP_K = 6
 MIN_SCORE = 0.08
@@ -17,20 +17,6 @@ STORY_MIN_SCORE = 0.3
 WINDOW = timedelta(days=7)
 MAX_CANDIDATES = 5000
 MAX_TERMS = 60
-WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
-STOPWORDS = frozenset(
-    """about above after again against all also among and any are around because been before
-    being below between both but can could did does doing down during each even ever every few
-    for from further had has have having her here hers herself him himself his how however into
-    its itself just last like made make many may more most much must near new news not now off
-    once one only other our ours out over own per said same say says she should since some such
-    than that the their theirs them themselves then there these they this those three through
-    told too two under until upon very was way were what when where which while who whom whose
-    why will with within without would year years yet you your yours also according still
-    first time week day today yesterday people""".split()
-)
-
-
 def article_terms(title, text):
     """Term counts for one article: the title weighs as much as a paragraph."""
     words = [w for w in WORD.findall(f"{title} {title} {title} {text[:6000]}".lower())]

@@ -4,7 +4,7 @@ import math
 import re
 from collections import Counter
 
-from .related import STOPWORDS, WORD
+from .text import STOPWORDS, WORD
 
 SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’')\]]*\s+(?=[\"“‘(\[]?[A-Z0-9À-Ý])")
 MIN_WORDS, MAX_WORDS = 6, 60
@@ -40,7 +40,10 @@ def key_points(text, count=3):
         for j, other in enumerate(vectors):
             if i != j:
                 score += sum(weight * other.get(term, 0.0) for term, weight in vector.items())
-        # The opening sentence of a news story is its lede: a small nudge.
-        centrality.append(score * (1.15 if i == 0 else 1.0))
+        # News puts what matters first (the inverted pyramid), and a very
+        # short sentence is rarely a point on its own.
+        position = 1.0 + 0.6 * (1 - i / total)
+        length = min(1.0, len(sentences[i].split()) / 18)
+        centrality.append(score * position * length)
     best = sorted(range(total), key=lambda i: -centrality[i])[:count]
     return [sentences[i] for i in sorted(best)]
