@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
+from articles.sitemaps import sitemaps
 from articles.views import healthz
 
 admin.site.site_header = "Lede administration"
@@ -9,5 +11,6 @@ admin.site.site_title = "Lede admin"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
     path("", include("articles.urls")),
 ]

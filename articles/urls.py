@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import feeds, views
 
 app_name = "articles"
 urlpatterns = [
@@ -9,4 +9,11 @@ urlpatterns = [
     path("sources/<slug:slug>/", views.SourceArticleListView.as_view(), name="source"),
     path("categories/<slug:slug>/", views.CategoryArticleListView.as_view(), name="category"),
     path("stories/<int:pk>/", views.StoryDetailView.as_view(), name="story"),
+    path("feeds/latest.rss", feeds.LatestArticlesFeed(), name="feed-rss"),
+    path("feeds/latest.atom", feeds.LatestArticlesAtom(), name="feed-atom"),
+    path("categories/<slug:slug>/feed.rss", feeds.CategoryFeed(), name="category-rss"),
+    path("categories/<slug:slug>/feed.atom", feeds.CategoryAtom(), name="category-atom"),
+    path("sources/<slug:slug>/feed.rss", feeds.SourceFeed(), name="source-rss"),
+    path("sources/<slug:slug>/feed.atom", feeds.SourceAtom(), name="source-atom"),
+    path("robots.txt", views.robots_txt, name="robots"),
 ]
