@@ -4,7 +4,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django_q.tasks import async_task
 
-from .models import Article, Category, Comment, RelatedLink, Source, Story
+from .comments import refresh_comment_counts
+from .models import Article, Category, Comment, RelatedLink, Source, Story, Tag
 
 
 @admin.register(Category)
@@ -133,6 +134,16 @@ def hide(modeladmin, request, queryset):
     messages.info(request, f"Hid {queryset.update(is_hidden=True)} article(s).")
 
 
+@admin.action(description="Feature selected articles (pinned on the homepage)")
+def feature(modeladmin, request, queryset):
+    messages.info(request, f"Featured {queryset.update(is_featured=True)} article(s).")
+
+
+@admin.action(description="Stop featuring selected articles")
+def unfeature(modeladmin, request, queryset):
+    messages.info(request, f"Unfeatured {queryset.update(is_featured=False)} article(s).")
+
+
 @admin.action(description="Show selected articles on the site")
 def unhide(modeladmin, request, queryset):
     messages.info(request, f"Showed {queryset.update(is_hidden=False)} article(s).")
@@ -140,26 +151,38 @@ def unhide(modeladmin, request, queryset):
 
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
-    list_display = ["title", "source", "published_at", "state", "is_hidden", "word_count"]
-    list_filter = ["state", "is_hidden", "source__category", "source"]
+    list_display = [
+        "title", "source", "published_at", "state", "is_hidden", "is_featured", "comment_count",
+        "word_count",
+    ]
+    list_filter = ["state", "is_hidden", "is_featured", "source__category", "source"]
     list_select_related = ["source"]
     search_fields = ["title", "url", "author"]
     date_hierarchy = "published_at"
-    actions = [re_extract, hide, unhide]
+    actions = [re_extract, hide, unhide, feature, unfeature]
     raw_id_fields = ["story"]
+    autocomplete_fields = ["tags"]
     readonly_fields = [
         "source", "guid", "url", "canonical_url", "slug", "discovered_at", "state",
         "state_reason", "extracted_at", "extraction_attempts", "claimed_until",
         "word_count", "language",
     ]
     fieldsets = [
-        (None, {"fields": ["title", "author", "is_hidden", "published_at", "lead_image_url"]}),
+        (None, {"fields": [
+            "title", "author", "is_hidden", "is_featured", "published_at", "lead_image_url", "tags",
+        ]}),
         ("Text", {"fields": ["summary", "body_html"], "classes": ["collapse"]}),
         ("Pipeline (written by the fetcher)", {"fields": readonly_fields + ["story"]}),
     ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("body_text", "feed_content_html", "terms")
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name"]
 
 
 @admin.register(Story)
@@ -179,14 +202,38 @@ class RelatedLinkAdmin(admin.ModelAdmin):
 
 @admin.action(description="Hide selected comments")
 def hide_comments(modeladmin, request, queryset):
-    messages.info(request, f"Hid {queryset.update(is_public=False)} comment(s).")
+    article_ids = set(queryset.values_list("article_id", flat=True))
+    hidden = queryset.update(is_public=False)
+    refresh_comment_counts(article_ids)
+    messages.info(request, f"Hid {hidden} comment(s).")
+
+
+@admin.action(description="Show selected comments")
+def show_comments(modeladmin, request, queryset):
+    article_ids = set(queryset.values_list("article_id", flat=True))
+    shown = queryset.update(is_public=True)
+    refresh_comment_counts(article_ids)
+    messages.info(request, f"Showed {shown} comment(s).")
 
 
 @admin.register(Comment)
 class CommentAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "user", "created_at", "is_public"]
-    list_filter = ["is_public"]
+    list_display = ["short_body", "article", "user", "created_at", "is_public"]
+    list_filter = [
+        "is_public",
+        ("user", admin.RelatedOnlyFieldListFilter),
+        ("article", admin.RelatedOnlyFieldListFilter),
+    ]
+    date_hierarchy = "created_at"
     list_select_related = ["user", "article"]
     search_fields = ["body", "user__username", "article__title"]
     raw_id_fields = ["article", "user"]
-    actions = [hide_comments]
+    actions = [hide_comments, show_comments]
+
+    @admin.display(description="Comment")
+    def short_body(self, obj):
+        return obj.body if len(obj.body) <= 80 else obj.body[:79] + "…"
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        refresh_comment_counts([obj.article_id])

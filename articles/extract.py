@@ -9,7 +9,10 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 from trafilatura import bare_extraction
+from trafilatura.xml import xmltotxt
 
+from .extract_clean import clean_lines, prune_link_lists, strip_links
+from .extract_page_facts import choose_title, read_page_facts
 from .fetch import FetchError, fetch
 from .models import MAX_EXTRACTION_ATTEMPTS, Article
 from .sanitize import clean_html, paragraphs_to_html, plain_text, safe_url
@@ -55,15 +58,22 @@ def extract_page(html, url=""):
     """Extract the article from one page's HTML (bytes or str). Pure: no I/O."""
     raw = html if isinstance(html, bytes) else html.encode("utf-8", "replace")
     document = bare_extraction(
-        html, url=url or None, with_metadata=True, include_comments=False, include_tables=False
+        raw,
+        url=url or None,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        include_links=True,
     )
-    if document is None:
+    if document is None or document.body is None:
         return Extraction()
-    title = plain_text(document.title or "", 500)
-    lines = [line.strip() for line in (document.text or "").splitlines() if line.strip()]
-    # Pages often repeat the headline as the first line of the body.
-    if lines and title and lines[0].rstrip(" .") == title.rstrip(" ."):
-        lines = lines[1:]
+    facts = read_page_facts(raw)
+    title = plain_text(choose_title(facts, document.title or ""), 500)
+    prune_link_lists(document.body)
+    strip_links(document.body)
+    text = xmltotxt(document.body, include_formatting=False)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = clean_lines(lines, title)
     text = "\n".join(lines)
     language = document.language or ""
     if not language:

@@ -1,5 +1,6 @@
 """A source's feed bytes -> normalised entries -> Article rows, idempotently."""
 
+import hashlib
 import logging
 import re
 from dataclasses import dataclass, field
@@ -9,10 +10,11 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 import feedparser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.text import slugify
 
 from . import schedule
 from .fetch import FetchError, fetch
-from .models import Article, Source, url_hash
+from .models import Article, Source, Tag, url_hash
 from .sanitize import clean_html, plain_text, safe_url
 
 logger = logging.getLogger(__name__)
@@ -28,6 +30,7 @@ TRACKING_PARAMS = re.compile(
 )
 ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
 MAX_ENTRIES = 500
+MAX_TAGS = 8
 
 
 class FeedRefused(Exception):
@@ -44,6 +47,7 @@ class Entry:
     summary: str = ""
     content_html: str = ""
     image_url: str = ""
+    tags: list = field(default_factory=list)
 
 
 @dataclass
@@ -147,7 +151,14 @@ def normalise_entry(item, base_url):
                 image_url = safe_url(urljoin(base_url, enclosure.get("href", "")))
                 if image_url:
                     break
+    tags = []
+    for tag in item.get("tags", []) or []:
+        name = plain_text(tag.get("term") or tag.get("label") or "", 60)
+        # Some feeds put a whole path or URL in a category; keep words only.
+        if name and "/" not in name and name.lower() not in {t.lower() for t in tags}:
+            tags.append(name)
     return Entry(
+        tags=tags[:MAX_TAGS],
         guid=guid or canonicalize_url(link),
         url=link,
         title=title or plain_text(summary_html, 120) or urlsplit(link).path,
@@ -203,8 +214,20 @@ def upsert_entries(source, entries, now=None):
                 article.save()
         except IntegrityError:
             continue
+        if entry.tags:
+            article.tags.set(tags_named(entry.tags))
         created.append(article.pk)
     return created
+
+
+def tags_named(names):
+    tags = []
+    for name in names:
+        # Names in other scripts slugify to nothing: a hash keeps their URL ASCII.
+        slug = slugify(name)[:90] or "t-" + hashlib.sha1(name.encode()).hexdigest()[:10]
+        tag, _created = Tag.objects.get_or_create(slug=slug, defaults={"name": name[:100]})
+        tags.append(tag)
+    return tags
 
 
 def ingest_source(source: Source, now=None):

@@ -2,6 +2,7 @@ import hashlib
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -96,6 +97,20 @@ class Source(models.Model):
         return urlsplit(self.site_url or self.feed_url).hostname or ""
 
 
+class Tag(models.Model):
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("articles:tag", args=[self.slug])
+
+
 class Story(models.Model):
     """Articles from several sources about one event."""
 
@@ -128,7 +143,10 @@ class ArticleQuerySet(models.QuerySet):
         return (
             self.visible()
             .select_related("source")
-            .defer("body_html", "body_text", "feed_content_html", "terms", "key_points")
+            .defer(
+                "body_html", "body_text", "feed_content_html", "terms", "key_points",
+                "search_vector",
+            )
         )
 
     def for_source(self, source):
@@ -185,6 +203,11 @@ class Article(models.Model):
     extraction_attempts = models.PositiveSmallIntegerField(default=0)
     claimed_until = models.DateTimeField(null=True, blank=True)
     is_hidden = models.BooleanField(default=False, help_text="Hidden articles are not shown.")
+    is_featured = models.BooleanField(default=False, help_text="Pinned at the top of the homepage.")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="articles")
+    comment_count = models.PositiveIntegerField(default=0, editable=False)
+    # Filled on PostgreSQL only (GIN-indexed there); SQLite searches with LIKE.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     objects = ArticleQuerySet.as_manager()
 
@@ -264,3 +287,18 @@ class Comment(models.Model):
 
     def __str__(self):
         return f"Comment by {self.user} on {self.article}"
+
+
+class SavedArticle(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved")
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+")
+    saved_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-saved_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "article"], name="savedarticle_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.user} saved {self.article_id}"

@@ -6,6 +6,7 @@ from .extract import extract_article
 from .ingest import ingest_source
 from .models import Article
 from .related import relate_article
+from .search import update_search_vector
 
 
 @dataclass
@@ -39,6 +40,7 @@ def run_pass(sources, progress=None):
     for article_id in pending:
         article = extract_article(article_id)
         if article is not None and article.state == Article.State.READY:
+            update_search_vector(article_id)
             relate_article(article_id)
             summary.extracted += 1
         elif article is not None:

@@ -6,6 +6,7 @@ from .extract import extract_article
 from .ingest import ingest_source
 from .models import Article, Source
 from .related import relate_article
+from .search import update_search_vector
 
 
 def poll_sources_task():
@@ -28,6 +29,7 @@ def fetch_source_task(source_id):
 def extract_article_task(article_id, force=False):
     article = extract_article(article_id, force=force)
     if article is not None and article.state == article.State.READY:
+        update_search_vector(article_id)
         async_task("articles.tasks.relate_article_task", article_id, group="relate")
     return article.state if article else "not claimed"
 

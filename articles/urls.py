@@ -4,11 +4,17 @@ from . import feeds, views
 
 app_name = "articles"
 urlpatterns = [
-    path("", views.ArticleListView.as_view(), name="list"),
+    path("", views.HomeView.as_view(), name="list"),
     path("articles/<slug:slug>/", views.ArticleDetailView.as_view(), name="detail"),
     path("sources/<slug:slug>/", views.SourceArticleListView.as_view(), name="source"),
     path("categories/<slug:slug>/", views.CategoryArticleListView.as_view(), name="category"),
+    path("articles/<slug:slug>/comments/", views.post_comment, name="comment"),
+    path("articles/<slug:slug>/save/", views.toggle_saved, name="save"),
+    path("comments/<int:pk>/delete/", views.delete_comment, name="delete-comment"),
     path("stories/<int:pk>/", views.StoryDetailView.as_view(), name="story"),
+    path("tags/<slug:slug>/", views.TagArticleListView.as_view(), name="tag"),
+    path("search/", views.SearchView.as_view(), name="search"),
+    path("saved/", views.SavedArticleListView.as_view(), name="saved"),
     path("feeds/latest.rss", feeds.LatestArticlesFeed(), name="feed-rss"),
     path("feeds/latest.atom", feeds.LatestArticlesAtom(), name="feed-atom"),
     path("categories/<slug:slug>/feed.rss", feeds.CategoryFeed(), name="category-rss"),

@@ -1,26 +1,58 @@
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import Prefetch
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
-from django.urls import reverse
-from django.views.generic import DetailView, ListView
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+from django.views.generic import DetailView, FormView, ListView
 
-from .models import Article, Category, RelatedLink, Source, Story
+from . import comments as comment_service
+from .forms import CommentForm, SignupForm
+from .models import Article, Category, Comment, RelatedLink, Source, Story, Tag
+from .search import PERIODS, highlighted, mark_words, search_articles, uses_postgres
 
 PAGE_SIZE = 24
 
 
-class ArticleListView(ListView):
+class SavedFlagsMixin:
+    """Marks which listed articles the reader saved: one query per page."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["saved_ids"] = comment_service.saved_ids(self.request.user, context["object_list"])
+        return context
+
+
+class ArticleListView(SavedFlagsMixin, ListView):
     paginate_by = PAGE_SIZE
 
     def get_queryset(self):
         return Article.objects.for_list().select_related("story")
 
 
+class HomeView(ArticleListView):
+    template_name = "articles/article_list.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if context["page_obj"].number == 1:
+            # Pinned by editors; a separate small query keeps the main list on
+            # its (published_at, id) index.
+            context["featured"] = list(self.get_queryset().filter(is_featured=True)[:3])
+        return context
+
+
 class SourceArticleListView(ArticleListView):
     template_name = "articles/source_detail.html"
 
     def get_queryset(self):
-        self.source = get_object_or_404(Source.objects.select_related("category"), slug=self.kwargs["slug"])
+        self.source = get_object_or_404(
+            Source.objects.select_related("category"), slug=self.kwargs["slug"]
+        )
         return super().get_queryset().for_source(self.source)
 
     def get_context_data(self, **kwargs):
@@ -38,16 +70,81 @@ class CategoryArticleListView(ArticleListView):
         return super().get_context_data(category=self.category, **kwargs)
 
 
+class TagArticleListView(ArticleListView):
+    template_name = "articles/tag_detail.html"
+
+    def get_queryset(self):
+        self.tag = get_object_or_404(Tag, slug=self.kwargs["slug"])
+        return super().get_queryset().filter(tags=self.tag)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(tag=self.tag, **kwargs)
+
+
+class SavedArticleListView(LoginRequiredMixin, ArticleListView):
+    template_name = "articles/saved_list.html"
+
+    def get_queryset(self):
+        return (
+            super().get_queryset()
+            .filter(pk__in=self.request.user.saved.values("article"))
+            .order_by("-published_at", "-id")
+        )
+
+
+class SearchView(SavedFlagsMixin, ListView):
+    template_name = "articles/search.html"
+    paginate_by = 20
+
+    def get_queryset(self):
+        self.query = self.request.GET.get("q", "")
+        results = search_articles(
+            self.query,
+            source=self.request.GET.get("source"),
+            category=self.request.GET.get("category"),
+            period=self.request.GET.get("period"),
+        )
+        self.unusable = results is None
+        return Article.objects.none() if results is None else results
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        for article in context["object_list"]:
+            article.snippet_html = (
+                highlighted(article.snippet)
+                if uses_postgres()
+                else mark_words(article.summary, self.query)
+            )
+        context.update(
+            query=self.query,
+            unusable=self.unusable and bool(self.query.strip()),
+            sources=Source.objects.order_by("name").only("name", "slug"),
+            categories=Category.objects.all(),
+            periods=PERIODS,
+        )
+        return context
+
+
 class ArticleDetailView(DetailView):
     def get_queryset(self):
-        related = RelatedLink.objects.select_related("to_article__source").defer(
-            "to_article__body_html", "to_article__body_text", "to_article__terms",
-            "to_article__feed_content_html",
-        ).order_by("-score")
+        related = (
+            RelatedLink.objects.select_related("to_article__source")
+            .defer(
+                "to_article__body_html", "to_article__body_text", "to_article__terms",
+                "to_article__feed_content_html", "to_article__key_points",
+                "to_article__search_vector",
+            )
+            .order_by("-score")
+        )
+        comments = Comment.objects.filter(is_public=True).select_related("user")
         return (
             Article.objects.visible()
             .select_related("source", "story")
-            .prefetch_related(Prefetch("related_links", queryset=related))
+            .prefetch_related(
+                Prefetch("related_links", queryset=related),
+                Prefetch("comments", queryset=comments, to_attr="public_comments"),
+                "tags",
+            )
         )
 
     def get_context_data(self, **kwargs):
@@ -57,7 +154,12 @@ class ArticleDetailView(DetailView):
             for link in article.related_links.all()
             if link.to_article.state == Article.State.READY and not link.to_article.is_hidden
         ]
-        return super().get_context_data(related_articles=related, **kwargs)
+        return super().get_context_data(
+            related_articles=related,
+            comment_form=CommentForm(),
+            is_saved=bool(comment_service.saved_ids(self.request.user, [article])),
+            **kwargs,
+        )
 
 
 class StoryDetailView(DetailView):
@@ -65,11 +167,70 @@ class StoryDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         coverage = (
-            Article.objects.for_list()
-            .filter(story=self.object)
-            .order_by("published_at", "id")
+            Article.objects.for_list().filter(story=self.object).order_by("published_at", "id")
         )
         return super().get_context_data(coverage=coverage, **kwargs)
+
+
+class SignupView(FormView):
+    template_name = "registration/signup.html"
+    form_class = SignupForm
+    success_url = reverse_lazy("articles:list")
+
+    def form_valid(self, form):
+        user = form.save()
+        login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return super().form_valid(form)
+
+
+def client_ip(request):
+    # Behind a proxy, configure it to set REMOTE_ADDR (e.g. gunicorn's
+    # --forwarded-allow-ips); X-Forwarded-For alone is the client's word.
+    return request.META.get("REMOTE_ADDR", "")
+
+
+@login_required
+@require_POST
+def post_comment(request, slug):
+    article = get_object_or_404(Article.objects.visible(), slug=slug)
+    form = CommentForm(request.POST)
+    target = article.get_absolute_url() + "#comments"
+    if form.is_bot:
+        return redirect(target)  # say nothing useful to a bot
+    if not form.is_valid():
+        for error in form.errors.get("body", []):
+            messages.error(request, error)
+        return redirect(target)
+    try:
+        comment_service.post_comment(request.user, article, form.cleaned_data["body"], client_ip(request))
+    except comment_service.RateLimited as exc:
+        messages.error(request, str(exc))
+        return redirect(target)
+    messages.success(request, "Your comment is posted.")
+    return redirect(target)
+
+
+@login_required
+@require_POST
+def delete_comment(request, pk):
+    comment = get_object_or_404(Comment.objects.select_related("article"), pk=pk)
+    if comment_service.delete_comment(request.user, comment):
+        messages.success(request, "Your comment is deleted.")
+    else:
+        messages.error(request, "You can only delete your own comments.")
+    return redirect(comment.article.get_absolute_url() + "#comments")
+
+
+@login_required
+@require_POST
+def toggle_saved(request, slug):
+    article = get_object_or_404(Article.objects.visible(), slug=slug)
+    save = request.POST.get("action") != "unsave"
+    comment_service.set_saved(request.user, article, save)
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        next_url = article.get_absolute_url()
+    return redirect(next_url)
 
 
 def robots_txt(request):

@@ -1,0 +1,146 @@
+"""What a page says about itself: <title>, headings, OpenGraph and JSON-LD."""
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from trafilatura.utils import load_html
+
+ARTICLE_TYPES = re.compile(r"(Article|Posting|Report)$")
+# Separators between a headline and the site or section name in <title>.
+TITLE_SEPARATOR = re.compile(r"\s+[|\-–—•·:»/]\s+|\s*[|｜：ㅣ]\s*|\s*--\s*")
+MAX_SUFFIX_WORDS = 6
+MAX_SUFFIX_CHARS = 45
+
+
+@dataclass
+class PageFacts:
+    title_tag: str = ""
+    og_title: str = ""
+    site_name: str = ""
+    headings: list = field(default_factory=list)
+    headline: str = ""
+    article_body: str = ""
+    authors: list = field(default_factory=list)
+    date_published: str = ""
+
+
+def squash(text):
+    return " ".join((text or "").split())
+
+
+def normal(text):
+    """Compare-friendly text: case, punctuation and quote styles do not count."""
+    text = unicodedata.normalize("NFKC", text or "").casefold()
+    return re.sub(r"\W+", " ", text).strip()
+
+
+def read_page_facts(html):
+    facts = PageFacts()
+    tree = load_html(html)
+    if tree is None:
+        return facts
+    titles = tree.xpath("//head/title/text() | //title/text()")
+    facts.title_tag = squash(titles[0]) if titles else ""
+    facts.og_title = squash(meta_content(tree, "og:title") or meta_content(tree, "twitter:title"))
+    facts.site_name = squash(meta_content(tree, "og:site_name"))
+    facts.headings = [squash(h1.text_content()) for h1 in tree.xpath("//body//h1")[:5]]
+    facts.headings = [heading for heading in facts.headings if heading]
+    for script in tree.xpath('//script[@type="application/ld+json"]'):
+        read_json_ld(script.text_content(), facts)
+    return facts
+
+
+def meta_content(tree, name):
+    values = tree.xpath(f'//meta[@property="{name}" or @name="{name}"]/@content')
+    return values[0] if values else ""
+
+
+def walk_json_ld(node):
+    if isinstance(node, list):
+        for item in node:
+            yield from walk_json_ld(item)
+    elif isinstance(node, dict):
+        yield node
+        for key in ("@graph", "mainEntity"):
+            if key in node:
+                yield from walk_json_ld(node[key])
+
+
+def read_json_ld(source, facts):
+    try:
+        data = json.loads(source, strict=False)
+    except ValueError:
+        return
+    for node in walk_json_ld(data):
+        kinds = node.get("@type", "")
+        kinds = kinds if isinstance(kinds, list) else [kinds]
+        if not any(isinstance(kind, str) and ARTICLE_TYPES.search(kind) for kind in kinds):
+            continue
+        if not facts.headline and isinstance(node.get("headline"), str):
+            facts.headline = squash(node["headline"])
+        body = node.get("articleBody")
+        if isinstance(body, str) and len(body) > len(facts.article_body):
+            facts.article_body = body
+        if not facts.date_published and isinstance(node.get("datePublished"), str):
+            facts.date_published = node["datePublished"].strip()
+        if not facts.authors:
+            facts.authors = author_names(node.get("author"))
+
+
+def author_names(value):
+    values = value if isinstance(value, list) else [value]
+    names = []
+    for item in values:
+        name = item.get("name") if isinstance(item, dict) else item
+        if isinstance(name, str) and squash(name):
+            names.append(squash(name))
+    return names
+
+
+def strip_site_name(title, site_name=""):
+    """Drop " | Site", " - Section | Site" and the like from the end of a <title>."""
+    if site_name and normal(title).endswith(normal(site_name)) and normal(title) != normal(site_name):
+        cut = len(title) - len(site_name)
+        if title[cut:].casefold() == site_name.casefold():
+            title = re.sub(r"[\s|\-–—•·:»/｜：ㅣ]+$", "", title[:cut])
+    for _ in range(3):
+        parts = list(TITLE_SEPARATOR.finditer(title))
+        if not parts:
+            break
+        last = parts[-1]
+        suffix, head = title[last.end() :], title[: last.start()]
+        if (
+            not suffix
+            or len(suffix.split()) > MAX_SUFFIX_WORDS
+            or len(suffix) > MAX_SUFFIX_CHARS
+            or len(head) < 2 * len(suffix)
+            or len(head.split()) < 3 and len(head) < 15
+        ):
+            break
+        title = head
+    return title.strip()
+
+
+def choose_title(facts, fallback=""):
+    """The headline most of the page's own signals agree on.
+
+    JSON-LD headline, first <h1>, og:title and <title> (the last two without
+    the site's name) each vote; the most repeated wins, earlier ones on ties.
+    A SEO <title> or a social-media og:title that differs stays outvoted.
+    """
+    candidates = [
+        facts.headline,
+        facts.headings[0] if facts.headings else "",
+        strip_site_name(facts.og_title, facts.site_name),
+        strip_site_name(facts.title_tag, facts.site_name),
+        fallback,
+    ]
+    keys = [normal(candidate) for candidate in candidates]
+    best, best_votes = "", 0
+    for candidate, key in zip(candidates, keys):
+        votes = keys.count(key) if key else 0
+        if votes > best_votes:
+            best, best_votes = candidate, votes
+    return best

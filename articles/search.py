@@ -1,0 +1,85 @@
+"""Full-text search: PostgreSQL's ranked websearch on a stored vector; LIKE elsewhere."""
+
+import re
+from datetime import timedelta
+
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
+from django.db import connection
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+
+from .models import Article
+
+CONFIG = "english"
+MAX_QUERY_LENGTH = 200
+# Control characters mark the hits: no text contains them, and the snippet is
+# escaped before they become <mark> tags.
+START, STOP = "\x02", "\x03"
+PERIODS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=31)}
+
+
+def uses_postgres():
+    return connection.vendor == "postgresql"
+
+
+def update_search_vector(article_id):
+    if uses_postgres():
+        Article.objects.filter(pk=article_id).update(
+            search_vector=SearchVector("title", weight="A", config=CONFIG)
+            + SearchVector("summary", weight="B", config=CONFIG)
+            + SearchVector("body_text", weight="C", config=CONFIG)
+        )
+
+
+def filtered(queryset, source=None, category=None, period=None):
+    if source:
+        queryset = queryset.filter(source__slug=source)
+    if category:
+        queryset = queryset.filter(source__category__slug=category)
+    if period in PERIODS:
+        queryset = queryset.filter(published_at__gte=timezone.now() - PERIODS[period])
+    return queryset
+
+
+def search_articles(text, source=None, category=None, period=None):
+    """Ranked matches with a highlighted `snippet`, or None for an unusable query."""
+    text = " ".join((text or "").split())[:MAX_QUERY_LENGTH]
+    if not any(ch.isalnum() for ch in text):
+        return None
+    articles = filtered(Article.objects.for_list(), source, category, period)
+    if uses_postgres():
+        query = SearchQuery(text, search_type="websearch", config=CONFIG)
+        return (
+            articles.filter(search_vector=query)
+            .annotate(
+                rank=SearchRank(F("search_vector"), query),
+                snippet=SearchHeadline(
+                    "summary", query, config=CONFIG, start_sel=START, stop_sel=STOP,
+                    max_words=40, min_words=15, highlight_all=True,
+                ),
+            )
+            .order_by("-rank", "-published_at")
+        )
+    matches = Q()
+    for word in text.split()[:8]:
+        word = word.strip('"+-')
+        if word:
+            matches &= Q(title__icontains=word) | Q(summary__icontains=word)
+    return articles.filter(matches).order_by("-published_at")
+
+
+def highlighted(snippet):
+    """Escaped snippet with the hits as <mark>."""
+    html = escape(snippet).replace(START, "<mark>").replace(STOP, "</mark>")
+    return mark_safe(html)
+
+
+def mark_words(text, query, limit=300):
+    """The LIKE fallback's snippet: the query's words marked in the summary."""
+    words = [re.escape(w.strip('"+-')) for w in query.split() if w.strip('"+-')]
+    text = text[:limit]
+    if words:
+        text = re.sub("(" + "|".join(words) + ")", START + r"\1" + STOP, text, flags=re.I)
+    return highlighted(text)

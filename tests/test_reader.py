@@ -1,0 +1,225 @@
+"""Accounts, comments, saved articles, search and topics, as a reader uses them."""
+
+import gzip
+import json
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from articles import comments as comment_service
+from articles.models import Article, Comment, Tag
+from articles.search import update_search_vector
+from tests.conftest import corpus_path
+from tests.factories import make_article, make_category, make_source
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def reader(django_user_model):
+    return django_user_model.objects.create_user("reader", "reader@example.org", "a-long-pass-42")
+
+
+@pytest.fixture
+def reader_client(client, reader):
+    client.force_login(reader)
+    return client
+
+
+def test_sign_up_log_out_log_in_and_change_password(client):
+    response = client.post(
+        reverse("signup"),
+        {"username": "newbie", "email": "n@example.org", "password1": "tricky-pass-981",
+         "password2": "tricky-pass-981"},
+    )
+    assert response.status_code == 302
+    assert "Sign out newbie" in client.get("/").content.decode()
+    client.post(reverse("logout"))
+    assert "Sign in" in client.get("/").content.decode()
+    client.post(reverse("login"), {"username": "newbie", "password": "tricky-pass-981"})
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": "tricky-pass-981", "new_password1": "another-pass-672",
+         "new_password2": "another-pass-672"},
+    )
+    assert response.status_code == 302
+    assert get_user_model().objects.get(username="newbie").check_password("another-pass-672")
+
+
+def test_password_reset_mail(client, reader):
+    client.post(reverse("password_reset"), {"email": "reader@example.org"})
+    assert len(mail.outbox) == 1
+    link = re.search(r"http://testserver(/accounts/reset/\S+)", mail.outbox[0].body).group(1)
+    form_page = client.get(link, follow=True)
+    assert form_page.status_code == 200 and "Set a new password" in form_page.content.decode()
+
+
+def test_comment_post_show_and_delete(reader_client, reader):
+    article = make_article()
+    response = reader_client.post(
+        reverse("articles:comment", args=[article.slug]),
+        {"body": "Good read: https://example.org/more <script>alert(1)</script>"},
+    )
+    assert response.status_code == 302
+    article.refresh_from_db()
+    assert article.comment_count == 1
+    html = reader_client.get(article.get_absolute_url()).content.decode()
+    assert "Comments (1)" in html
+    assert '<a href="https://example.org/more" rel="nofollow">' in html
+    assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
+    comment = Comment.objects.get()
+    reader_client.post(reverse("articles:delete-comment", args=[comment.pk]))
+    assert not Comment.objects.exists()
+    article.refresh_from_db()
+    assert article.comment_count == 0
+    assert "No comments yet." in reader_client.get(article.get_absolute_url()).content.decode()
+
+
+def test_only_the_author_deletes_a_comment(client, reader, django_user_model):
+    article = make_article()
+    comment = Comment.objects.create(article=article, user=reader, body="Mine")
+    other = django_user_model.objects.create_user("other", password="x-pass-123456")
+    client.force_login(other)
+    client.post(reverse("articles:delete-comment", args=[comment.pk]))
+    assert Comment.objects.filter(pk=comment.pk).exists()
+
+
+def test_anonymous_cannot_comment_and_sees_how_to(client):
+    article = make_article()
+    response = client.post(reverse("articles:comment", args=[article.slug]), {"body": "hi"})
+    assert response.status_code == 302 and "/accounts/login/" in response.url
+    assert not Comment.objects.exists()
+    assert "to comment" in client.get(article.get_absolute_url()).content.decode()
+
+
+def test_comment_limits_honeypot_and_rate(reader_client):
+    article = make_article()
+    url = reverse("articles:comment", args=[article.slug])
+    reader_client.post(url, {"body": "x" * 2001})
+    reader_client.post(url, {"body": "I am a bot", "website": "http://spam.example"})
+    reader_client.post(url, {"body": "   "})
+    assert not Comment.objects.exists()
+    for n in range(comment_service.USER_LIMIT[0] + 2):
+        reader_client.post(url, {"body": f"Comment {n}"})
+    assert Comment.objects.count() == comment_service.USER_LIMIT[0]
+    html = reader_client.get(article.get_absolute_url()).content.decode()
+    assert "commenting too fast" in html
+
+
+def test_ip_rate_limit_spans_accounts(django_user_model):
+    article = make_article()
+    url = reverse("articles:comment", args=[article.slug])
+    limit = comment_service.IP_LIMIT[0]
+    for n in range(limit // comment_service.USER_LIMIT[0] + 2):
+        client = Client()
+        client.force_login(django_user_model.objects.create_user(f"u{n}", password="p-123456789"))
+        for m in range(comment_service.USER_LIMIT[0]):
+            client.post(url, {"body": f"{n}-{m}"})
+    assert Comment.objects.count() == limit
+
+
+def test_comment_needs_csrf_token(reader):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(reader)
+    article = make_article()
+    response = client.post(reverse("articles:comment", args=[article.slug]), {"body": "hi"})
+    assert response.status_code == 403
+    assert not Comment.objects.exists()
+
+
+def test_staff_hide_comments_in_admin(admin_client, reader):
+    article = make_article()
+    comments = [Comment.objects.create(article=article, user=reader, body=f"c{n}") for n in range(3)]
+    comment_service.refresh_comment_counts([article.pk])
+    admin_client.post(
+        reverse("admin:articles_comment_changelist"),
+        {"action": "hide_comments", "_selected_action": [c.pk for c in comments[:2]]},
+    )
+    article.refresh_from_db()
+    assert article.comment_count == 1
+    assert admin_client.get(
+        reverse("admin:articles_comment_changelist") + f"?user__id__exact={reader.pk}"
+    ).status_code == 200
+    html = Client().get(article.get_absolute_url()).content.decode()
+    assert "c2" in html and ">c0<" not in html
+
+
+def test_save_unsave_and_saved_page(reader_client):
+    article, other = make_article(), make_article()
+    save_url = reverse("articles:save", args=[article.slug])
+    reader_client.post(save_url, {"action": "save", "next": "/"})
+    reader_client.post(save_url, {"action": "save", "next": "https://evil.example/"})
+    saved = reader_client.get(reverse("articles:saved")).content.decode()
+    assert article.title in saved and other.title not in saved
+    assert 'value="unsave"' in reader_client.get(article.get_absolute_url()).content.decode()
+    reader_client.post(save_url, {"action": "unsave"})
+    assert article.title not in reader_client.get(reverse("articles:saved")).content.decode()
+    assert Client().get(reverse("articles:saved")).status_code == 302  # signed-in readers only
+
+
+def test_tags_from_feed_categories_have_pages(client):
+    article = make_article()
+    tag = Tag.objects.create(name="Elections", slug="elections")
+    article.tags.add(tag)
+    assert 'href="/tags/elections/"' in client.get(article.get_absolute_url()).content.decode()
+    assert article.title in client.get(tag.get_absolute_url()).content.decode()
+
+
+def test_search_edge_cases(client):
+    assert "Type a few words" in client.get(reverse("articles:search")).content.decode()
+    for absurd in ["!!! ??? ---", '"', "-", "OR OR", "x" * 5000, "<script>alert(1)</script>"]:
+        response = client.get(reverse("articles:search"), {"q": absurd})
+        assert response.status_code == 200
+        assert "<script>alert(1)</script>" not in response.content.decode()
+
+
+def test_search_ranks_real_articles(client):
+    """PostgreSQL full-text search over real article texts: the on-topic page ranks first."""
+    folder = corpus_path("extraction", "scrapinghub-aeb")
+    truth = json.loads((folder / "ground-truth.json").read_text())
+    category = make_category(name="News", slug="news")
+    source = make_source(category=category, slug="wire")
+    other = make_source(slug="elsewhere")
+    articles = []
+    for n, page_id in enumerate(sorted(truth)[:60]):
+        body = truth[page_id]["articleBody"]
+        first = body.split(". ")[0][:200]
+        article = make_article(
+            source=source if n % 2 else other, title=first, summary=body[:400], body_text=body
+        )
+        update_search_vector(article.pk)
+        articles.append(article)
+    # The three rarest longer words of an article's headline make a fair query:
+    # other articles mention some of them, but only the target all, and early.
+    def frequency(word):
+        return sum(word.lower() in a.body_text.lower() for a in articles)
+
+    target = next(a for a in articles[5:] if len(re.findall(r"[A-Za-z]{5,}", a.title)) >= 4)
+    words = sorted(set(re.findall(r"[A-Za-z]{5,}", target.title)), key=frequency)
+    query = " ".join(words[:3])
+    response = client.get(reverse("articles:search"), {"q": query})
+    results = list(response.context["article_list"])
+    assert results and results[0].pk == target.pk, (query, [a.title[:40] for a in results])
+    assert "<mark>" in response.content.decode()
+    filtered = client.get(reverse("articles:search"), {"q": words[0], "source": "elsewhere"})
+    assert all(a.source_id == other.pk for a in filtered.context["article_list"])
+    phrase = " ".join(target.title.split()[:4])
+    response = client.get(reverse("articles:search"), {"q": f'"{phrase}"'})
+    assert target.pk in [a.pk for a in response.context["article_list"]]
+    excluded = client.get(reverse("articles:search"), {"q": f"{words[0]} -{words[0]}"})
+    assert list(excluded.context["article_list"]) == []
+
+
+def test_search_pagination_keeps_filters(client):
+    source = make_source(slug="wire")
+    for n in range(25):
+        article = make_article(source=source, title=f"Harbour report {n}", summary="harbour news")
+        update_search_vector(article.pk)
+    response = client.get(reverse("articles:search"), {"q": "harbour", "source": "wire"})
+    html = response.content.decode()
+    assert "25 results" in html
+    assert "source=wire" in re.search(r'href="([^"]*page=2[^"]*)"', html).group(1)
