@@ -1,11 +1,20 @@
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django_q.tasks import async_task
 
+from .extract import HTML_ACCEPT, extract_page
+from .fetch import FetchError, fetch
+from .opml import OPMLError, export_opml, import_sources, parse_opml
+
 from .comments import refresh_comment_counts
-from .models import Article, Category, Comment, RelatedLink, Source, Story, Tag
+from .models import Article, Category, Comment, FetchLog, RelatedLink, Source, Story, Tag
 
 
 @admin.register(Category)
@@ -52,6 +61,26 @@ def resume(modeladmin, request, queryset):
     messages.info(request, f"Resumed {updated} source(s); they are due now.")
 
 
+@admin.action(description="Export selected sources as OPML")
+def export_selected_opml(modeladmin, request, queryset):
+    response = HttpResponse(
+        export_opml(queryset.select_related("category")), content_type="text/x-opml"
+    )
+    response["Content-Disposition"] = 'attachment; filename="sources.opml"'
+    return response
+
+
+class OPMLUploadForm(forms.Form):
+    file = forms.FileField(help_text="An OPML file exported from a feed reader.")
+    update = forms.BooleanField(
+        required=False, help_text="Also refresh names and categories of feeds already here."
+    )
+
+
+class PreviewForm(forms.Form):
+    url = forms.URLField(label="Page URL", assume_scheme="https")
+
+
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
     list_display = [
@@ -65,12 +94,13 @@ class SourceAdmin(admin.ModelAdmin):
         "consecutive_failures",
         "short_error",
         "next_fetch_at",
+        "history",
     ]
     list_filter = ["category", "is_active", FailingFilter, "language"]
     list_select_related = ["category"]
     search_fields = ["name", "feed_url", "site_url"]
     prepopulated_fields = {"slug": ["name"]}
-    actions = [fetch_now, pause, resume]
+    actions = [fetch_now, pause, resume, export_selected_opml]
     date_hierarchy = "last_fetched_at"
     ordering = ["-consecutive_failures", "name"]  # failing first
     readonly_fields = [
@@ -94,6 +124,71 @@ class SourceAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_article_count=Count("articles"))
+
+    def get_urls(self):
+        views = [
+            path("import-opml/", self.admin_site.admin_view(self.import_opml_view),
+                 name="articles_source_import_opml"),
+            path("preview/", self.admin_site.admin_view(self.preview_view),
+                 name="articles_source_preview"),
+            path("<int:pk>/fetches/", self.admin_site.admin_view(self.fetches_view),
+                 name="articles_source_fetches"),
+        ]
+        return views + super().get_urls()
+
+    def import_opml_view(self, request):
+        if not self.has_add_permission(request):
+            return redirect("admin:index")
+        form = OPMLUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                if upload.size > 2 * 1024 * 1024:
+                    raise OPMLError("The file is larger than 2 MB.")
+                outlines = parse_opml(upload.read())
+            except OPMLError as exc:
+                form.add_error("file", str(exc))
+            else:
+                created, skipped = import_sources(outlines, update=form.cleaned_data["update"])
+                messages.success(
+                    request, f"Imported {created} new source(s); {skipped} were already here."
+                )
+                return redirect("admin:articles_source_changelist")
+        context = {**self.admin_site.each_context(request), "form": form,
+                   "title": "Import sources from OPML", "opts": self.model._meta}
+        return TemplateResponse(request, "admin/articles/source/import_opml.html", context)
+
+    def preview_view(self, request):
+        """What the extractor gets from a page, before a source is added."""
+        initial = {}
+        article_id = request.GET.get("article")
+        if article_id:
+            initial["url"] = get_object_or_404(Article, pk=article_id).url
+        form = PreviewForm(request.POST or None, initial=initial)
+        extraction, error = None, ""
+        if request.method == "POST" and form.is_valid():
+            try:
+                response = fetch(form.cleaned_data["url"], accept=HTML_ACCEPT, require_html=True)
+                extraction = extract_page(response.content, response.url)
+            except FetchError as exc:
+                error = exc.reason
+        context = {**self.admin_site.each_context(request), "form": form,
+                   "extraction": extraction, "error": error,
+                   "title": "Preview extraction", "opts": self.model._meta}
+        return TemplateResponse(request, "admin/articles/source/preview.html", context)
+
+    def fetches_view(self, request, pk):
+        source = get_object_or_404(Source, pk=pk)
+        context = {**self.admin_site.each_context(request), "source": source,
+                   "logs": FetchLog.objects.filter(source=source)[:100],
+                   "title": f"Recent fetches of {source.name}", "opts": self.model._meta}
+        return TemplateResponse(request, "admin/articles/source/fetches.html", context)
+
+    @admin.display(description="History")
+    def history(self, obj):
+        return format_html(
+            '<a href="{}">fetches</a>', reverse("admin:articles_source_fetches", args=[obj.pk])
+        )
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -129,6 +224,12 @@ def re_extract(modeladmin, request, queryset):
     messages.info(request, f"Queued re-extraction of {queryset.count()} article(s).")
 
 
+@admin.action(description="Preview the extraction of the selected article")
+def preview_extraction(modeladmin, request, queryset):
+    article = queryset.first()
+    return redirect(reverse("admin:articles_source_preview") + f"?article={article.pk}")
+
+
 @admin.action(description="Hide selected articles from the site")
 def hide(modeladmin, request, queryset):
     messages.info(request, f"Hid {queryset.update(is_hidden=True)} article(s).")
@@ -159,7 +260,7 @@ class ArticleAdmin(admin.ModelAdmin):
     list_select_related = ["source"]
     search_fields = ["title", "url", "author"]
     date_hierarchy = "published_at"
-    actions = [re_extract, hide, unhide, feature, unfeature]
+    actions = [re_extract, hide, unhide, feature, unfeature, preview_extraction]
     raw_id_fields = ["story"]
     autocomplete_fields = ["tags"]
     readonly_fields = [

@@ -3,6 +3,7 @@
 import hashlib
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -14,7 +15,7 @@ from django.utils.text import slugify
 
 from . import schedule
 from .fetch import FetchError, fetch
-from .models import Article, Source, Tag, url_hash
+from .models import Article, FetchLog, Source, Tag, url_hash
 from .sanitize import clean_html, plain_text, safe_url
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ TRACKING_PARAMS = re.compile(
 ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
 MAX_ENTRIES = 500
 MAX_TAGS = 8
+KEEP_LOGS = 100
 
 
 class FeedRefused(Exception):
@@ -233,6 +235,25 @@ def tags_named(names):
 def ingest_source(source: Source, now=None):
     """Fetch one source's feed and store its new entries; records the outcome."""
     now = now or timezone.now()
+    started = time.monotonic()
+    result = fetch_and_store(source, now)
+    FetchLog.objects.create(
+        source=source,
+        fetched_at=now,
+        outcome=result.status,
+        status=source.last_status,
+        new_articles=len(result.new_article_ids),
+        entries=result.entries,
+        duration_ms=int((time.monotonic() - started) * 1000),
+        error=result.error[:2000],
+    )
+    keep = FetchLog.objects.filter(source=source).values_list("pk", flat=True)[KEEP_LOGS:KEEP_LOGS + 1]
+    if keep:
+        FetchLog.objects.filter(source=source, pk__lte=keep[0]).delete()
+    return result
+
+
+def fetch_and_store(source, now):
     try:
         response = fetch(
             source.feed_url,

@@ -302,3 +302,23 @@ class SavedArticle(models.Model):
 
     def __str__(self):
         return f"{self.user} saved {self.article_id}"
+
+
+class FetchLog(models.Model):
+    """One fetch of a source's feed: what an editor needs to see why it fails."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="fetch_logs")
+    fetched_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=20)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    new_articles = models.PositiveIntegerField(default=0)
+    entries = models.PositiveIntegerField(default=0)
+    duration_ms = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-fetched_at"]
+        indexes = [models.Index(fields=["source", "-fetched_at"])]
+
+    def __str__(self):
+        return f"{self.source} {self.outcome} at {self.fetched_at:%Y-%m-%d %H:%M}"

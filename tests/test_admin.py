@@ -88,7 +88,7 @@ def test_article_actions_hide_and_re_extract(admin_client, local_server, sync_ta
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "name",
-    ["source", "article", "category", "story", "relatedlink", "comment"],
+    ["source", "article", "category", "story", "relatedlink", "comment", "tag"],
 )
 def test_changelists_render(admin_client, name):
     """Misspelled admin options fail only when the page renders."""
@@ -114,3 +114,47 @@ def test_source_health_filters(admin_client):
 def test_django_q_admin_pages(admin_client):
     for name in ["schedule", "failure", "success", "ormq"]:
         assert admin_client.get(reverse(f"admin:django_q_{name}_changelist")).status_code == 200
+
+
+OPML = b"""<?xml version="1.0"?><opml version="2.0"><head/><body>
+<outline text="Science"><outline type="rss" text="Lab Notes" xmlUrl="https://lab.example/rss"/></outline>
+<outline type="rss" text="Dup" xmlUrl="https://dup.example/rss"/></body></opml>"""
+
+
+@pytest.mark.django_db
+def test_import_and_export_opml_in_admin(admin_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    make_source(feed_url="https://dup.example/rss")
+    url = reverse("admin:articles_source_import_opml")
+    response = admin_client.post(url, {"file": SimpleUploadedFile("s.opml", OPML)}, follow=True)
+    assert "Imported 1 new source(s); 1 were already here." in response.content.decode()
+    assert Source.objects.get(feed_url="https://lab.example/rss").category.name == "Science"
+    bad = admin_client.post(url, {"file": SimpleUploadedFile("s.opml", b"<html>")})
+    assert "Not" in bad.content.decode() and Source.objects.count() == 2
+    export = admin_client.post(
+        reverse("admin:articles_source_changelist"),
+        {"action": "export_selected_opml", "_selected_action": list(Source.objects.values_list("pk", flat=True))},
+    )
+    assert export["Content-Type"] == "text/x-opml"
+    assert b'xmlUrl="https://lab.example/rss"' in export.content
+
+
+@pytest.mark.django_db
+def test_preview_extraction_and_fetch_history(admin_client, local_server):
+    feed_url = serve_small_feed(local_server, count=1)
+    response = admin_client.post(
+        reverse("admin:articles_source_preview"), {"url": local_server.base + "/story-0.html"}
+    )
+    html = response.content.decode()
+    assert "Bridge report 0" in html and "harbour bridge repairs" in html
+    assert Article.objects.count() == 0  # a preview saves nothing
+    refused = admin_client.post(reverse("admin:articles_source_preview"), {"url": "http://10.1.2.3/"})
+    assert "Refused" in refused.content.decode()
+
+    source = make_source(feed_url=feed_url)
+    from articles.ingest import ingest_source
+
+    ingest_source(source)
+    history = admin_client.get(reverse("admin:articles_source_fetches", args=[source.pk]))
+    assert "ok" in history.content.decode() and "<td>1</td>" in history.content.decode()
