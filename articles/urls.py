@@ -22,4 +22,7 @@ urlpatterns = [
     path("sources/<slug:slug>/feed.rss", feeds.SourceFeed(), name="source-rss"),
     path("sources/<slug:slug>/feed.atom", feeds.SourceAtom(), name="source-atom"),
     path("robots.txt", views.robots_txt, name="robots"),
+    path("manifest.webmanifest", views.manifest, name="manifest"),
+    path("sw.js", views.service_worker, name="service-worker"),
+    path("offline/", views.offline, name="offline"),
 ]
