@@ -11,7 +11,11 @@ from django.utils import timezone
 from trafilatura import bare_extraction
 from trafilatura.xml import xmltotxt
 
-from .extract_clean import clean_lines, prune_link_lists, strip_links
+from .extract_clean import (
+    clean_lines,
+    prune_link_lists,
+    strip_links,
+)
 from .extract_page_facts import choose_title, read_page_facts
 from .fetch import FetchError, fetch
 from .models import MAX_EXTRACTION_ATTEMPTS, Article

@@ -2,6 +2,8 @@
 
 import re
 
+from lxml import etree
+
 from .extract_page_facts import normal
 
 # Share, subscribe and reprint prompts, whole-line only: the same words inside
@@ -21,10 +23,12 @@ PROMPT_START = re.compile(
     r"|by signing up|you can unsubscribe|we use cookies|keep an eye on your inbox)",
     re.I,
 )
-URL_LINE = re.compile(r"^(https?://|www\.)\S+$", re.I)
 STAMP_LINE = re.compile(r"^[\d\s:./,T+\-Z()]+$")
 LIST_LINK_SHARE = 0.5
-BLOCK_TAGS = ("p", "head", "list", "quote", "table", "item")
+LINKY_ITEM_SHARE = 0.3
+LINKY_ITEMS = 0.66
+SHORT_BLOCK_WORDS = 15
+REPEAT_MIN_WORDS = 12
 
 
 def link_share(element):
@@ -36,31 +40,38 @@ def link_share(element):
     return linked / letters
 
 
-def prune_link_lists(body):
-    """Drop lists made mostly of links: related stories, tags, menus.
+def is_link_list(block):
+    items = block.findall("item") if block.tag == "list" else []
+    if len(items) < 2:
+        return False
+    linky = sum(link_share(item) >= LINKY_ITEM_SHARE for item in items)
+    return link_share(block) >= LIST_LINK_SHARE or linky >= LINKY_ITEMS * len(items)
 
-    The share of linked letters says it in any language; a list of points in
-    an article has at most a link or two.
+
+def is_short_block(block):
+    return block.tag != "list" and len("".join(block.itertext()).split()) <= SHORT_BLOCK_WORDS
+
+
+def prune_link_lists(body):
+    """Drop the lists of links that end the text: related stories, tags, menus.
+
+    The share of linked letters tells them in any language. Lists inside the
+    text stay: a recipe round-up or a list of deals is the article itself.
+    Short headings between such lists ("More stories") go with them.
     """
-    for block in list(body.iter("list")):
-        items = block.findall("item")
-        if len(items) < 2:
-            continue
-        if link_share(block) >= LIST_LINK_SHARE:
-            block.getparent().remove(block)
+    blocks = list(body)
+    cut = len(blocks)
+    while cut and (is_link_list(blocks[cut - 1]) or is_short_block(blocks[cut - 1])):
+        cut -= 1
+    if not any(is_link_list(block) for block in blocks[cut:]):
+        return
+    for block in blocks[cut:]:
+        body.remove(block)
 
 
 def strip_links(body):
     """Turn <ref> back into plain text so the text comes out as without links."""
-    for ref in list(body.iter("ref")):
-        parent = ref.getparent()
-        if parent is None:
-            continue
-        ref.tag = "hi"
-        ref.attrib.clear()
-    import lxml.etree
-
-    lxml.etree.strip_tags(body, "hi")
+    etree.strip_tags(body, "ref")
 
 
 def is_chrome_line(line):
@@ -68,13 +79,12 @@ def is_chrome_line(line):
     return bool(
         PROMPT_LINE.match(plain)
         or PROMPT_START.match(plain)
-        or URL_LINE.match(plain)
         or STAMP_LINE.match(plain)
     )
 
 
 def clean_lines(lines, title=""):
-    """Drop repeated headlines, prompts, bare URLs and time stamps, and repeats."""
+    """Drop the headline, prompts, bare time stamps and repeated paragraphs."""
     title_key = normal(title)
     kept, seen = [], set()
     for line in lines:
@@ -85,9 +95,11 @@ def clean_lines(lines, title=""):
             continue
         if is_chrome_line(line):
             continue
-        # A line printed twice is a widget or a pull quote; keep the first.
-        if key in seen and len(key.split()) <= 25:
+        # A paragraph printed twice is a pull quote or a second rendering of
+        # the text; short lines do repeat in real text (recipes, interviews).
+        if key in seen and len(key.split()) >= REPEAT_MIN_WORDS:
             continue
         seen.add(key)
         kept.append(line)
     return kept
+

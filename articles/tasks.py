@@ -1,5 +1,8 @@
 """django-q2 entry points: ids in, one plain function each, next step enqueued."""
 
+from datetime import timedelta
+
+from django.utils import timezone
 from django_q.tasks import async_task
 
 from .extract import extract_article
@@ -8,9 +11,14 @@ from .models import Article, Source
 from .related import relate_article
 from .search import update_search_vector
 
+POLL_LEASE = timedelta(minutes=10)
+
 
 def poll_sources_task():
     due = list(Source.objects.due().values_list("pk", flat=True))
+    # Not due again until the fetch has had time to run: a slow queue must not
+    # collect one fetch of the same source a minute. The fetch sets the real time.
+    Source.objects.filter(pk__in=due).update(next_fetch_at=timezone.now() + POLL_LEASE)
     for source_id in due:
         async_task("articles.tasks.fetch_source_task", source_id, group="fetch")
     return len(due)

@@ -78,3 +78,113 @@ def test_a_claimed_article_is_not_extracted_twice(local_server):
     assert extract_article(article_id) is None  # ready: nothing to claim
     requests = [path for path, _headers in local_server.requests if path == "/a.html"]
     assert len(requests) == 1
+
+
+def article_page(body, head=""):
+    paragraphs = "".join(
+        f"<p>Paragraph {number} of the story tells what happened in the town hall that evening, "
+        "who spoke and what the council finally decided about the new bridge.</p>"
+        for number in range(1, 7)
+    )
+    return (
+        f"<html><head>{head}</head><body><article><h1>Council approves the bridge</h1>"
+        f"{paragraphs}{body}</article></body></html>"
+    )
+
+
+def test_trailing_list_of_links_is_dropped():
+    """A closing list of linked headlines is related stories, not the article."""
+    related = "".join(
+        f'<li><a href="/story-{number}">Another story number {number} about something</a></li>'
+        for number in range(5)
+    )
+    extraction = extract_page(article_page(f"<h3>More stories</h3><ul>{related}</ul>"))
+    assert "Paragraph 6 of the story" in extraction.text
+    assert "Another story number" not in extraction.text
+    assert "More stories" not in extraction.text
+
+
+def test_list_of_points_inside_the_text_is_kept():
+    points = "".join(f"<li>Point {number} of the plan, with no link at all</li>" for number in range(4))
+    extraction = extract_page(article_page(f"<ul>{points}</ul><p>{'A closing paragraph. ' * 8}</p>"))
+    assert "Point 3 of the plan" in extraction.text
+
+
+def test_prompts_stamps_and_repeated_paragraphs_are_dropped():
+    from articles.extract_clean import clean_lines
+
+    paragraph = "The mayor said the bridge would open next spring, well ahead of the schedule."
+    lines = [
+        "Council approves the bridge",
+        paragraph,
+        "Advertisement",
+        "Sign up for our daily newsletter and get the news first",
+        "2019-11-19T08:57:40+01:00",
+        "Eat every 2-3 hours",
+        "Eat every 2-3 hours",
+        paragraph,
+    ]
+    assert clean_lines(lines, title="Council approves the bridge") == [
+        paragraph,
+        "Eat every 2-3 hours",
+        "Eat every 2-3 hours",
+    ]
+
+
+def test_title_is_the_headline_the_page_agrees_on():
+    """<h1>, JSON-LD headline and <title> outvote a different og:title; the site name goes."""
+    head = (
+        "<title>Council approves the bridge | The Town Crier</title>"
+        '<meta property="og:title" content="Bridge: what you need to know">'
+        '<meta property="og:site_name" content="The Town Crier">'
+        '<script type="application/ld+json">{"@type": "NewsArticle", '
+        '"headline": "Council approves the bridge"}</script>'
+    )
+    assert extract_page(article_page("", head)).title == "Council approves the bridge"
+
+
+def test_site_name_is_stripped_from_a_lone_title():
+    from articles.extract_page_facts import strip_site_name
+
+    assert strip_site_name("Storm hits the coast overnight - World | Daily Paper") == (
+        "Storm hits the coast overnight"
+    )
+    assert strip_site_name("Climate change: Labor on track to hit its target") == (
+        "Climate change: Labor on track to hit its target"
+    )
+    assert strip_site_name("Storm hits the coast｜新聞", "新聞") == "Storm hits the coast"
+
+
+FUNDUS_PAGE = ("extraction", "fundus", "html", "uk", "TheGuardian_2024_02_24.html.gz")
+
+
+def test_extract_command_prints_json_lines_for_files(tmp_path):
+    import io
+
+    from django.core.management import call_command
+
+    gzipped = corpus_path(*FUNDUS_PAGE)
+    plain = tmp_path / "page.html"
+    plain.write_bytes(gzip.decompress(gzipped.read_bytes()))
+    out = io.StringIO()
+    call_command("extract", str(gzipped), str(plain), "--json", stdout=out)
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [record["source"] for record in records] == [str(gzipped), str(plain)]
+    assert records[0]["title"] and records[0]["title"] == records[1]["title"]
+    assert len(records[0]["text"].split()) > 100
+    assert records[0]["published_at"].startswith("2024-02-2")
+
+
+@pytest.mark.django_db
+def test_extract_command_reads_urls_and_reports_failures(local_server, capsys):
+    from django.core.management import call_command
+
+    url = local_server.add("/story.html", article_page(""))
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("extract", local_server.base + "/missing.html", url, "missing-file.html")
+    assert exit_info.value.code == 1
+    captured = capsys.readouterr()
+    assert "Title:      Council approves the bridge" in captured.out
+    assert "Paragraph 6 of the story" in captured.out
+    assert "/missing.html: " in captured.err and "404" in captured.err
+    assert "missing-file.html: " in captured.err
