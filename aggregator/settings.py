@@ -75,6 +75,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Below the headers middleware, so cached pages still get their headers;
+    # ETags come from the (cached) content, and a repeat visit gets a 304.
+    "django.middleware.http.ConditionalGetMiddleware",
+    "articles.page_cache.AnonymousPageCacheMiddleware",
     # Last, as django-axes asks: it reads the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]

@@ -12,6 +12,8 @@ from django_q.tasks import async_task
 from .extract import HTML_ACCEPT, extract_page
 from .fetch import FetchError, fetch
 from .opml import OPMLError, export_opml, import_sources, parse_opml
+from .page_cache import bump_content_version
+from .related import refresh_story
 
 from .comments import refresh_comment_counts
 from .models import Article, Category, Comment, FetchLog, RelatedLink, Source, Story, Tag
@@ -232,22 +234,34 @@ def preview_extraction(modeladmin, request, queryset):
 
 @admin.action(description="Hide selected articles from the site")
 def hide(modeladmin, request, queryset):
-    messages.info(request, f"Hid {queryset.update(is_hidden=True)} article(s).")
+    hidden = queryset.update(is_hidden=True)
+    for story in Story.objects.filter(articles__in=queryset).distinct():
+        refresh_story(story)  # a hidden lead hands its story to another article
+    bump_content_version()
+    messages.info(request, f"Hid {hidden} article(s).")
 
 
 @admin.action(description="Feature selected articles (pinned on the homepage)")
 def feature(modeladmin, request, queryset):
-    messages.info(request, f"Featured {queryset.update(is_featured=True)} article(s).")
+    featured = queryset.update(is_featured=True)
+    bump_content_version()
+    messages.info(request, f"Featured {featured} article(s).")
 
 
 @admin.action(description="Stop featuring selected articles")
 def unfeature(modeladmin, request, queryset):
-    messages.info(request, f"Unfeatured {queryset.update(is_featured=False)} article(s).")
+    unfeatured = queryset.update(is_featured=False)
+    bump_content_version()
+    messages.info(request, f"Unfeatured {unfeatured} article(s).")
 
 
 @admin.action(description="Show selected articles on the site")
 def unhide(modeladmin, request, queryset):
-    messages.info(request, f"Showed {queryset.update(is_hidden=False)} article(s).")
+    shown = queryset.update(is_hidden=False)
+    for story in Story.objects.filter(articles__in=queryset).distinct():
+        refresh_story(story)
+    bump_content_version()
+    messages.info(request, f"Showed {shown} article(s).")
 
 
 @admin.register(Article)
@@ -277,7 +291,13 @@ class ArticleAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("body_text", "feed_content_html", "terms")
+        return super().get_queryset(request).defer(
+            "body_text", "feed_content_html", "terms", "search_vector"
+        )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        bump_content_version()
 
 
 @admin.register(Tag)

@@ -8,6 +8,7 @@ from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
 from .models import Article, Comment, SavedArticle
+from .page_cache import bump_content_version
 
 # (how many, per seconds) for each key a comment is counted under.
 USER_LIMIT = (5, 600)
@@ -54,6 +55,7 @@ def delete_comment(user, comment):
 
 
 def refresh_comment_counts(article_ids):
+    """Recount public comments; every page showing a count is then stale."""
     public = (
         Comment.objects.filter(article=OuterRef("pk"), is_public=True)
         .order_by()
@@ -64,6 +66,7 @@ def refresh_comment_counts(article_ids):
     Article.objects.filter(pk__in=article_ids).update(
         comment_count=Coalesce(Subquery(public), 0)
     )
+    bump_content_version()
 
 
 def set_saved(user, article, saved):

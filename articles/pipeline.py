@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from .extract import extract_article
 from .ingest import ingest_source
 from .models import Article
+from .page_cache import bump_content_version
 from .related import relate_article
 from .search import update_search_vector
 
@@ -49,4 +50,5 @@ def run_pass(sources, progress=None):
             bar.update()
     if bar:
         bar.close()
+    bump_content_version()
     return summary

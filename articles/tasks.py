@@ -8,6 +8,7 @@ from django_q.tasks import async_task
 from .extract import extract_article
 from .ingest import ingest_source
 from .models import Article, Source
+from .page_cache import bump_content_version
 from .related import relate_article
 from .search import update_search_vector
 
@@ -43,7 +44,9 @@ def extract_article_task(article_id, force=False):
 
 
 def relate_article_task(article_id):
-    return len(relate_article(article_id))
+    related = relate_article(article_id)
+    bump_content_version()  # the new article and its links show at once
+    return len(related)
 
 
 def retry_stalled_task():

@@ -80,6 +80,14 @@ def sync_tasks(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def empty_cache():
+    """The page cache must not carry one test's pages into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def plain_static_storage(settings):
     """Hashed static names need collectstatic; tests render without it."""
     settings.STORAGES = {

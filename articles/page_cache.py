@@ -1,0 +1,73 @@
+"""Whole-page cache for anonymous readers, invalidated when content changes.
+
+Keys carry a content version that moderation, comments and new articles bump,
+so a hidden article leaves every cached page at once; the short lifetime
+bounds how long anything else can be stale. Signed-in readers (session
+cookie) and pending messages are never served from or stored in the cache.
+"""
+
+import hashlib
+
+from django.core.cache import cache
+from django.http import HttpResponse
+from django.utils.cache import patch_cache_control
+
+LIFETIME = 60
+VERSION_KEY = "page-cache-version"
+NEVER_CACHED = ("/admin/", "/accounts/", "/saved/", "/sw.js", "/healthz")
+
+
+def content_version():
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        cache.add(VERSION_KEY, 1, timeout=None)
+        version = cache.get(VERSION_KEY, 1)
+    return version
+
+
+def bump_content_version():
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:
+        cache.add(VERSION_KEY, 1, timeout=None)
+
+
+def cacheable_request(request):
+    return (
+        request.method in ("GET", "HEAD")
+        and not request.path.startswith(NEVER_CACHED)
+        and "sessionid" not in request.COOKIES
+        and "messages" not in request.COOKIES
+    )
+
+
+class AnonymousPageCacheMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not cacheable_request(request):
+            return self.get_response(request)
+        path = hashlib.sha1(request.get_full_path().encode()).hexdigest()
+        key = f"page:{content_version()}:{request.method}:{path}"
+        cached = cache.get(key)
+        if cached is not None:
+            content, headers = cached
+            response = HttpResponse(content, headers=headers)
+            response["X-Page-Cache"] = "hit"
+            return response
+        response = self.get_response(request)
+        if (
+            response.status_code == 200
+            and not response.streaming
+            and not response.cookies
+            and "private" not in response.get("Cache-Control", "")
+        ):
+            patch_cache_control(response, public=True, max_age=LIFETIME)
+            headers = {
+                name: value
+                for name, value in response.items()
+                if name.lower() in ("content-type", "cache-control", "last-modified", "content-language")
+            }
+            cache.set(key, (response.content, headers), LIFETIME)
+        return response
