@@ -84,7 +84,10 @@ def empty_cache():
     """The page cache must not carry one test's pages into the next."""
     from django.core.cache import cache
 
+    from articles.page_cache import local_version
+
     cache.clear()
+    local_version["value"] = None
 
 
 @pytest.fixture(autouse=True)

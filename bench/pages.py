@@ -1,0 +1,296 @@
+"""Page throughput and latency at scale, with the production settings.
+
+    python bench/pages.py [--articles 100000] [--compare 1000] [--duration 10]
+
+Fills PostgreSQL (BENCH_DATABASE_URL, default .../lede_pages_bench; dropped
+and recreated) with articles, related links, stories and comments, starts
+gunicorn (2 workers, DEBUG off, Redis cache when REDIS_URL or the local Redis
+answers) and loads each path with the same tool and 16 connections (wrk when
+installed, `apt-get install wrk`; a Python generator otherwise). Prints:
+    PATH rps=0.0 p50_ms=0.0 p99_ms=0.0 ratio=0.00
+ratio is to /healthz in the same run. "(uncached)" lines hit a different
+article or query on every request, so they measure the database path.
+"""
+
+import argparse
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+WORDS = (
+    "government minister election council harbour flood storm river bank inflation rates market "
+    "company profit shares workers strike union train station airport city village police court "
+    "judge trial school hospital doctor patients research scientists study climate energy power "
+    "wind solar water drought farmers harvest prices fuel oil gas trade exports tariffs border "
+    "talks peace ceasefire army troops protest parliament vote budget tax spending report data "
+    "phone software security breach users network chip launch satellite rocket space museum film "
+    "festival music concert theatre book award team match final league season coach player goal"
+).split()
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def sentence(rng, length):
+    return " ".join(rng.choice(WORDS) for _ in range(length)).capitalize() + "."
+
+
+def fill(count, rng):
+    """Bulk-insert `count` ready articles with links, stories, comments and search vectors."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.utils import timezone
+
+    from articles.models import Article, Category, Comment, RelatedLink, Source, Story
+
+    categories = [Category.objects.create(name=n, slug=n.lower()) for n in
+                  ("World", "Business", "Technology", "Science", "Sport", "Culture")]
+    sources = [
+        Source.objects.create(name=f"Source {n}", slug=f"source-{n}", category=categories[n % 6],
+                              feed_url=f"https://source-{n}.example/feed")
+        for n in range(60)
+    ]
+    users = [get_user_model().objects.create_user(f"reader{n}") for n in range(20)]
+    now = timezone.now()
+    batch, ids = [], []
+    for n in range(count):
+        body = "\n".join(sentence(rng, rng.randint(12, 25)) for _ in range(rng.randint(8, 20)))
+        title = sentence(rng, rng.randint(6, 12))[:-1]
+        batch.append(Article(
+            source=sources[n % len(sources)], guid=f"g{n}", url=f"https://x.example/{n}",
+            canonical_url=f"https://x.example/{n}", url_hash=f"{n:064d}", slug=f"article-{n}",
+            title=title, summary=body[:300], body_text=body,
+            body_html="".join(f"<p>{line}</p>" for line in body.splitlines()),
+            published_at=now - timedelta(minutes=n), state=Article.State.READY,
+            word_count=len(body.split()), key_points=body.splitlines()[:3],
+            lead_image_url="https://img.example/a.jpg" if n % 3 else "",
+        ))
+        if len(batch) == 5000:
+            ids += [a.pk for a in Article.objects.bulk_create(batch)]
+            batch = []
+            print(f"  {len(ids)} articles", file=sys.stderr)
+    ids += [a.pk for a in Article.objects.bulk_create(batch)]
+    stories = Story.objects.bulk_create(
+        [Story(first_published_at=now, updated_at=now, source_count=3, article_count=3)
+         for _ in range(len(ids) // 3)]
+    )
+    with connection.cursor() as cursor:
+        # Every three consecutive articles form a story, led by the first.
+        cursor.execute(
+            "UPDATE articles_article a SET story_id = s.id FROM ("
+            " SELECT id, row_number() OVER (ORDER BY id) AS n FROM articles_story) s"
+            " WHERE (a.id - %s) / 3 + 1 = s.n", [ids[0]],
+        )
+        cursor.execute(
+            "UPDATE articles_story s SET lead_article_id = (SELECT min(id) FROM articles_article"
+            " WHERE story_id = s.id)"
+        )
+        cursor.execute(
+            "UPDATE articles_article SET search_vector ="
+            " setweight(to_tsvector('english', title), 'A') ||"
+            " setweight(to_tsvector('english', summary), 'B') ||"
+            " setweight(to_tsvector('english', body_text), 'C')"
+        )
+    links = []
+    for position, pk in enumerate(ids):
+        for offset in range(1, 7):
+            other = ids[(position + offset * 7) % len(ids)]
+            links.append(RelatedLink(from_article_id=pk, to_article_id=other, score=1 / offset))
+        if len(links) > 30000:
+            RelatedLink.objects.bulk_create(links)
+            links = []
+    RelatedLink.objects.bulk_create(links)
+    comments = [
+        Comment(article_id=pk, user=users[n % 20], body=sentence(rng, 15))
+        for n, pk in enumerate(ids[:: 4]) for _ in range(3)
+    ]
+    Comment.objects.bulk_create(comments, batch_size=5000)
+    Article.objects.filter(pk__in=ids[::4]).update(comment_count=3)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return len(stories)
+
+
+def load_wrk(url, seconds, connections, script=None):
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if script:
+        command[1:1] = ["-s", script]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def percentile(name):
+        value, unit = re.search(rf"\s{name}%\s+([\d.]+)(us|ms|s)", out).groups()
+        return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        print(f"  {url}: {errors.group(1)} non-2xx responses", file=sys.stderr)
+    return rps, percentile("50"), percentile("99")
+
+
+def load_python(urls, seconds, connections):
+    """Keep-alive HTTP/1.1 clients in threads; a fallback where wrk is missing."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    latencies, stop = [], time.monotonic() + seconds
+    lock = threading.Lock()
+
+    def client():
+        parts = urlsplit(urls[0])
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        mine = []
+        while time.monotonic() < stop:
+            path = urlsplit(random.choice(urls)).path or "/"
+            started = time.perf_counter()
+            connection.request("GET", path)
+            connection.getresponse().read()
+            mine.append((time.perf_counter() - started) * 1000)
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client) for _ in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    latencies.sort()
+    return (
+        len(latencies) / seconds,
+        statistics.median(latencies),
+        latencies[int(len(latencies) * 0.99) - 1],
+    )
+
+
+def random_paths_script(paths, folder):
+    """A wrk script that asks for a different path on every request."""
+    script = Path(folder) / "paths.lua"
+    quoted = ",".join(f'"{p}"' for p in paths)
+    script.write_text(
+        f"local paths = {{{quoted}}}\n"
+        "request = function() return wrk.format('GET', paths[math.random(#paths)]) end\n"
+    )
+    return str(script)
+
+
+def measure(base, paths, seconds, connections, folder):
+    results = {}
+    for label, targets in paths:
+        if shutil.which("wrk"):
+            script = random_paths_script(targets, folder) if len(targets) > 1 else None
+            results[label] = load_wrk(base + targets[0], seconds, connections, script)
+        else:
+            results[label] = load_python([base + t for t in targets], seconds, connections)
+    return results
+
+
+def run(count, args, rng):
+    database_url = os.environ.get(
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lede_pages_bench"
+    )
+    name = database_url.rsplit("/", 1)[1]
+    admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    folder = tempfile.mkdtemp(prefix="lede-pages-")
+    env = {
+        **os.environ, "DATABASE_URL": database_url, "DEBUG": "0", "HTTPS": "0",
+        "SECRET_KEY": "bench-" + "k" * 60, "ALLOWED_HOSTS": "127.0.0.1",
+        "STATIC_ROOT": str(Path(folder) / "static"), "VAR_DIR": folder,
+    }
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        import redis
+
+        redis.Redis.from_url(redis_url).flushdb()
+        env["REDIS_URL"] = redis_url
+    except Exception:
+        print("  Redis not reachable: the page cache is per process (locmem)", file=sys.stderr)
+    manage = [sys.executable, "manage.py"]
+    for step in (["migrate", "-v0"], ["collectstatic", "--noinput", "-v0"]):
+        subprocess.run(manage + step, cwd=ROOT, env=env, check=True)
+    os.environ.update(env)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "aggregator.settings"
+    import django
+
+    django.setup()
+    from django.db import connections
+
+    started = time.monotonic()
+    fill(count, rng)
+    connections.close_all()
+    print(f"  filled {count} articles in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "aggregator.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", "2", "--log-level", "warning"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(60):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        article = f"/articles/article-{count // 2}/"
+        paths = [
+            ("/healthz", ["/healthz"]),
+            ("/", ["/"]),
+            (article, [article]),
+            ("/sources/source-7/", ["/sources/source-7/"]),
+            ("/search/?q=harbour+flood", ["/search/?q=harbour+flood"]),
+            ("/articles/<random>/ (uncached)",
+             [f"/articles/article-{rng.randrange(count)}/" for _ in range(2000)]),
+            ("/search/?q=<random> (uncached)",
+             [f"/search/?q={rng.choice(WORDS)}+{rng.choice(WORDS)}" for _ in range(2000)]),
+        ]
+        for label, targets in paths:  # warm the cache and the connections
+            urllib.request.urlopen(base + targets[0], timeout=30).read()
+        return measure(base, paths, args.duration, args.connections, folder)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--compare", type=int, default=0, help="Also measure at this size.")
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    tool = "wrk" if shutil.which("wrk") else "python"
+    print(f"# bench/pages.py --articles {args.articles} --compare {args.compare}; "
+          f"{tool}, {args.connections} connections, {args.duration} s a path, {os.cpu_count()} cores")
+    for count in [c for c in (args.compare, args.articles) if c]:
+        results = run(count, args, random.Random(count))
+        healthz = results["/healthz"][0]
+        print(f"## {count} articles")
+        for label, (rps, p50, p99) in results.items():
+            print(f"{label} rps={rps:.1f} p50_ms={p50:.1f} p99_ms={p99:.1f} ratio={rps / healthz:.2f}")
+
+
+if __name__ == "__main__":
+    main()
