@@ -177,6 +177,12 @@ class Article(models.Model):
     story = models.ForeignKey(
         Story, null=True, blank=True, on_delete=models.SET_NULL, related_name="articles"
     )
+    # A syndicated copy (same wire text or URL in another feed) points at the
+    # first-seen original; pages show the original once, "also published by".
+    copy_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies"
+    )
+    fingerprint = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     guid = models.CharField(max_length=1000)
     url = models.URLField(max_length=2000)
     canonical_url = models.URLField(max_length=2000)
@@ -272,6 +278,32 @@ class RelatedLink(models.Model):
 
     def __str__(self):
         return f"{self.from_article_id} -> {self.to_article_id} ({self.score:.2f})"
+
+
+class ArticleTerm(models.Model):
+    """Inverted index: an article's strongest terms, for finding related articles."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="index_terms")
+    term = models.CharField(max_length=100)
+    weight = models.FloatField()
+    # Copied from the article so one index range scan covers the time window.
+    published_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["term", "published_at"])]
+
+    def __str__(self):
+        return f"{self.term} -> {self.article_id} ({self.weight:.3f})"
+
+
+class DocumentFrequency(models.Model):
+    """How many indexed articles hold a term; the empty term counts all articles."""
+
+    term = models.CharField(max_length=100, unique=True)
+    documents = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.term}: {self.documents}"
 
 
 class Comment(models.Model):

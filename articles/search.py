@@ -14,6 +14,7 @@ from .models import Article
 
 CONFIG = "english"
 MAX_QUERY_LENGTH = 200
+MAX_RANKED = 2000
 # Control characters mark the hits: no text contains them, and the snippet is
 # escaped before they become <mark> tags.
 START, STOP = "\x02", "\x03"
@@ -51,8 +52,14 @@ def search_articles(text, source=None, category=None, period=None):
     articles = filtered(Article.objects.for_list(), source, category, period)
     if uses_postgres():
         query = SearchQuery(text, search_type="websearch", config=CONFIG)
+        # Rank only the newest matches: a common word can match most of the
+        # archive, and ranking it all would make the cost grow with the archive.
+        newest = (
+            articles.filter(search_vector=query).order_by("-published_at").values("pk")[:MAX_RANKED]
+        )
         return (
-            articles.filter(search_vector=query)
+            Article.objects.for_list()
+            .filter(pk__in=newest)
             .annotate(
                 rank=SearchRank(F("search_vector"), query),
                 snippet=SearchHeadline(
