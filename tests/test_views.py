@@ -1,5 +1,6 @@
 import pytest
 from django.urls import reverse
+from django.utils.timezone import now as timezone_now
 
 from articles.models import Article
 from tests.factories import link, make_article, make_category, make_source
@@ -118,3 +119,55 @@ def test_story_page_lists_coverage_earliest_first(client):
 
 def test_healthz(client):
     assert client.get("/healthz").content == b"ok"
+
+
+def queries_for(client, url):
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    cache.clear()
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(captured)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_no_page_query_count_grows_with_content(client, django_user_model, signed_in):
+    """Every reader page costs the same queries with 1 item as with many."""
+    from articles.comments import set_saved
+    from articles.models import Comment, Story, Tag
+    from articles.related import refresh_story
+    from articles.search import update_search_vector
+
+    user = django_user_model.objects.create_user("counter", password="pw-123456789")
+    if signed_in:
+        client.force_login(user)
+    category = make_category(name="World", slug="world")
+    source = make_source(category=category, slug="wire")
+    tag = Tag.objects.create(name="Floods", slug="floods")
+    story = Story.objects.create(first_published_at=timezone_now(), updated_at=timezone_now())
+    main = make_article(source=source, title="Harbour flood warning", story=story)
+    urls = [
+        "/", "/?page=1", source.get_absolute_url(), category.get_absolute_url(),
+        tag.get_absolute_url(), "/search/?q=harbour", story.get_absolute_url(),
+        main.get_absolute_url(), "/feeds/latest.rss", "/sitemap.xml",
+    ] + (["/saved/"] if signed_in else [])
+
+    def grow(n):
+        for _ in range(n):
+            article = make_article(source=source, title="Harbour flood update", story=story)
+            article.tags.add(tag)
+            link(main, article)
+            Comment.objects.create(article=main, user=user, body="A comment")
+            set_saved(user, article, True)
+            update_search_vector(article.pk)
+        refresh_story(story)
+
+    grow(1)
+    few = {url: queries_for(client, url) for url in urls}
+    grow(12)
+    many = {url: queries_for(client, url) for url in urls}
+    assert few == many
