@@ -2,7 +2,7 @@
 
 import logging
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -18,6 +18,7 @@ from .extract_clean import (
 )
 from .extract_page_facts import choose_title, read_page_facts
 from .fetch import FetchError, fetch
+from .ingest import tags_named
 from .models import MAX_EXTRACTION_ATTEMPTS, Article
 from .sanitize import clean_html, paragraphs_to_html, plain_text, safe_url
 from .summary import key_points
@@ -39,6 +40,7 @@ class Extraction:
     language: str = ""
     text: str = ""
     body_html: str = ""
+    tags: list = field(default_factory=list)
 
     def as_json(self):
         data = asdict(self)
@@ -92,7 +94,19 @@ def extract_page(html, url=""):
         language=language[:12],
         text=text,
         body_html=clean_html(paragraphs_to_html(text)),
+        tags=page_tags(document),
     )
+
+
+def page_tags(document):
+    """The page's own keywords and sections (meta tags, JSON-LD), as topic names."""
+    names = []
+    for value in (document.tags or []) + (document.categories or []):
+        for name in str(value).split(","):
+            name = plain_text(name, 60).strip(" #")
+            if 2 <= len(name) <= 40 and name.lower() not in {n.lower() for n in names}:
+                names.append(name)
+    return names[:6]
 
 
 def claim_article(article_id, now=None):
@@ -179,6 +193,8 @@ def apply_extraction(article, extraction, problem):
         article.published_at = min(extraction.published_at, now)
     article.word_count = len(article.body_text.split())
     article.key_points = key_points(article.body_text)
+    if extraction.tags and not article.tags.exists():
+        article.tags.set(tags_named(extraction.tags))
     article.extracted_at = now
     article.claimed_until = None
     article.state = Article.State.READY if article.body_text else Article.State.FAILED

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from articles.extract import extract_article, extract_page
-from articles.ingest import upsert_entries, Entry
+from articles.ingest import Entry, upsert_entries
 from articles.models import Article
 from bench.scoring import score_pages
 from tests.conftest import corpus_path
@@ -188,3 +188,18 @@ def test_extract_command_reads_urls_and_reports_failures(local_server, capsys):
     assert "Paragraph 6 of the story" in captured.out
     assert "/missing.html: " in captured.err and "404" in captured.err
     assert "missing-file.html: " in captured.err
+
+
+@pytest.mark.django_db
+def test_page_keywords_become_topics(local_server):
+
+    body = "".join(f"<p>Paragraph {n} about the new tram line and its first riders.</p>" for n in range(8))
+    url = local_server.add(
+        "/tram.html",
+        '<html><head><meta name="keywords" content="Transport, Trams"></head>'
+        f"<body><article><h1>Tram opens</h1>{body}</article></body></html>",
+    )
+    source = make_source()
+    [article_id] = upsert_entries(source, [Entry(guid=url, url=url, title="Tram opens")])
+    article = extract_article(article_id)
+    assert sorted(article.tags.values_list("name", flat=True)) == ["Trams", "Transport"]
