@@ -1,0 +1,145 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from articles.models import Article, ArticleTerm, RelatedLink
+from articles.related import relate_article
+from tests.factories import make_article, make_source
+
+QUAKE = (
+    "A magnitude {magnitude} earthquake struck {place} on {day}, killing {dead} people and "
+    "injuring hundreds, the {agency} said. Rescue teams in {place} searched collapsed buildings "
+    "near {landmark} through the night. {official}, the regional governor, said {place} needed "
+    "tents and water. Aftershocks shook {landmark} again in the morning. {detail}"
+)
+EVENTS = {
+    "aceh": dict(
+        magnitude="6.1", place="Aceh", day="Tuesday", dead="23", agency="Meteorology Agency",
+        landmark="Takengon Mosque", official="Zaini Abdullah",
+        detail="Fishermen in Banda Aceh and Lhokseumawe feared a tsunami; palm oil plantations in "
+        "Bener Meriah lost their roads, and the Gayo coffee harvest was halted",
+    ),
+    "chile": dict(
+        magnitude="7.4", place="Valparaiso", day="Sunday", dead="9", agency="Seismology Center",
+        landmark="Prat Pier", official="Rodrigo Vargas",
+        detail="Copper mines near Antofagasta and the port of San Antonio suspended work; the "
+        "Navy lifted a tsunami alert after Congress and the wine cellars of Casablanca were checked",
+    ),
+}
+FILLERS = [
+    "The central bank held interest rates steady as inflation slowed across the eurozone.",
+    "A football club appointed a new coach after a poor run of league results this season.",
+    "Researchers published a study on sleep and memory in older adults in a medical journal.",
+    "The city opened a new cycling lane along the river after months of construction work.",
+]
+
+
+def quake_text(event, variant):
+    """The same facts told in a slightly different order and wording by each outlet."""
+    sentences = QUAKE.format(**EVENTS[event]).split(". ")
+    extra = [f"Reporter {variant} added that schools in the area stayed closed", FILLERS[variant % 4]]
+    return ". ".join(sentences[variant % 2 :] + sentences[: variant % 2] + extra)
+
+
+def make_quake(event, variant, **overrides):
+    fields = {
+        "title": f"Earthquake in {EVENTS[event]['place']} kills {EVENTS[event]['dead']}",
+        "body_text": quake_text(event, variant),
+        "published_at": timezone.now() - timedelta(hours=10 - variant),
+    }
+    fields.update(overrides)
+    return make_article(**fields)
+
+
+def relate_all(articles):
+    for article in sorted(articles, key=lambda a: a.published_at):
+        relate_article(article.pk)
+    for article in articles:
+        article.refresh_from_db()
+
+
+def linked_ids(article):
+    return list(RelatedLink.objects.filter(from_article=article).values_list("to_article_id", flat=True))
+
+
+@pytest.mark.django_db
+def test_same_event_from_other_sources_is_related_without_self_link():
+    """Reports of one event from different sources link to each other, never to themselves."""
+    articles = [make_quake("aceh", n) for n in range(3)]
+    for n in range(4):
+        make_article(title=f"Unrelated news {n}", body_text=FILLERS[n])
+    relate_all(articles)
+    for article in articles:
+        links = linked_ids(article)
+        assert article.pk not in links
+        assert set(links) == {other.pk for other in articles if other != article}
+
+
+@pytest.mark.django_db
+def test_same_source_ranks_below_other_sources_at_similar_scores():
+    """At the same similarity, an article from another source comes first."""
+    home = make_source()
+    article = make_quake("aceh", 0, source=home)
+    same_source = make_quake("aceh", 1, source=home)
+    other_source = make_quake("aceh", 3, published_at=same_source.published_at)
+    relate_all([same_source, other_source])
+    relate_article(article.pk)
+    links = list(RelatedLink.objects.filter(from_article=article))
+    assert [link.to_article_id for link in links][:2] == [other_source.pk, same_source.pk]
+
+
+@pytest.mark.django_db
+def test_copies_are_marked_and_never_linked():
+    """The same wire text in another feed, or the same URL, is a copy of the first one seen."""
+    original = make_quake("aceh", 0, published_at=timezone.now() - timedelta(hours=3))
+    wire_copy = make_article(
+        title="Quake kills 23 in Aceh (wire)",
+        body_text=original.body_text.replace(". ", ".  "),
+        published_at=timezone.now() - timedelta(hours=2),
+    )
+    same_url = make_article(
+        url=original.url,
+        title=original.title,
+        body_text=original.body_text + " Updated with a new photo gallery of the damage.",
+        published_at=timezone.now() - timedelta(hours=1),
+    )
+    other = make_quake("aceh", 1)
+    relate_all([original, wire_copy, same_url, other])
+
+    assert original.copy_of is None
+    assert wire_copy.copy_of == original
+    assert same_url.copy_of == original
+    assert wire_copy.story == original.story
+    assert not ArticleTerm.objects.filter(article__in=[wire_copy, same_url]).exists()
+    assert original.pk not in linked_ids(wire_copy)
+    for article in (original, other):
+        assert not {wire_copy.pk, same_url.pk} & set(linked_ids(article))
+    assert linked_ids(original) == [other.pk]
+
+
+@pytest.mark.django_db
+def test_stories_join_across_sources_but_not_across_events_of_one_kind():
+    """Two earthquakes in one week make two stories, each covered by several sources."""
+    aceh = [make_quake("aceh", n) for n in range(4)]
+    chile = [make_quake("chile", n) for n in range(4)]
+    relate_all(aceh + chile)
+    assert len({article.story_id for article in aceh}) == 1
+    assert len({article.story_id for article in chile}) == 1
+    assert aceh[0].story_id != chile[0].story_id
+    story = aceh[0].story
+    story.refresh_from_db()
+    assert (story.article_count, story.source_count) == (4, 4)
+    assert Article.objects.filter(copy_of__isnull=False).count() == 0
+
+
+@pytest.mark.django_db
+def test_relating_twice_adds_nothing():
+    """A repeated task keeps the same links and index rows (scores may follow newer term counts)."""
+    articles = [make_quake("aceh", n) for n in range(3)]
+    relate_all(articles)
+    before = sorted(RelatedLink.objects.values_list("from_article", "to_article"))
+    terms = ArticleTerm.objects.count()
+    relate_all(articles)
+    assert sorted(RelatedLink.objects.values_list("from_article", "to_article")) == before
+    assert ArticleTerm.objects.count() == terms
