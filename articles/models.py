@@ -149,6 +149,16 @@ class ArticleQuerySet(models.QuerySet):
             )
         )
 
+    def originals(self):
+        """Without syndicated copies: each text once."""
+        return self.filter(copy_of__isnull=True)
+
+    def one_per_story(self):
+        """Each story once, by its lead article; copies never."""
+        return self.originals().filter(
+            Q(story__isnull=True) | Q(story__lead_article=models.F("pk"))
+        )
+
     def for_source(self, source):
         return self.filter(source=source)
 

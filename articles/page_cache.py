@@ -9,7 +9,7 @@ cookie) and pending messages are never served from or stored in the cache.
 import hashlib
 import time
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.http import HttpResponse
 from django.utils.cache import patch_cache_control
 
@@ -18,7 +18,9 @@ VERSION_KEY = "page-cache-version"
 NEVER_CACHED = ("/admin/", "/accounts/", "/saved/", "/sw.js", "/healthz")
 
 
-# The version is read from the shared cache at most once a second per process:
+# The version lives in the "locks" cache, which every process shares (Redis,
+# or the database on the embedded default where "default" is per-process
+# locmem). It is read at most once a second per process:
 # a cache hit then costs one round trip, and other processes see a bump
 # within a second.
 local_version = {"value": None, "read_at": 0.0}
@@ -27,20 +29,22 @@ local_version = {"value": None, "read_at": 0.0}
 def content_version():
     now = time.monotonic()
     if local_version["value"] is None or now - local_version["read_at"] > 1.0:
-        version = cache.get(VERSION_KEY)
+        shared = caches["locks"]
+        version = shared.get(VERSION_KEY)
         if version is None:
-            cache.add(VERSION_KEY, 1, timeout=None)
-            version = cache.get(VERSION_KEY, 1)
+            shared.add(VERSION_KEY, 1, timeout=None)
+            version = shared.get(VERSION_KEY, 1)
         local_version.update(value=version, read_at=now)
     return local_version["value"]
 
 
 def bump_content_version():
+    shared = caches["locks"]
     try:
-        version = cache.incr(VERSION_KEY)
+        version = shared.incr(VERSION_KEY)
     except ValueError:
-        cache.add(VERSION_KEY, 1, timeout=None)
-        version = cache.get(VERSION_KEY, 1)
+        shared.add(VERSION_KEY, 1, timeout=None)
+        version = shared.get(VERSION_KEY, 1)
     local_version.update(value=version, read_at=time.monotonic())
 
 

@@ -49,7 +49,7 @@ def search_articles(text, source=None, category=None, period=None):
     text = " ".join((text or "").split())[:MAX_QUERY_LENGTH]
     if not any(ch.isalnum() for ch in text):
         return None
-    articles = filtered(Article.objects.for_list(), source, category, period)
+    articles = filtered(Article.objects.for_list().originals(), source, category, period)
     if uses_postgres():
         query = SearchQuery(text, search_type="websearch", config=CONFIG)
         # Rank only the newest matches: a common word can match most of the

@@ -41,6 +41,9 @@ class ArticleListView(SavedFlagsMixin, ListView):
 class HomeView(ArticleListView):
     template_name = "articles/article_list.html"
 
+    def get_queryset(self):
+        return super().get_queryset().one_per_story()
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         if context["page_obj"].number == 1:
@@ -68,7 +71,7 @@ class CategoryArticleListView(ArticleListView):
 
     def get_queryset(self):
         self.category = get_object_or_404(Category, slug=self.kwargs["slug"])
-        return super().get_queryset().for_category(self.category)
+        return super().get_queryset().originals().for_category(self.category)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(category=self.category, **kwargs)
@@ -79,7 +82,7 @@ class TagArticleListView(ArticleListView):
 
     def get_queryset(self):
         self.tag = get_object_or_404(Tag, slug=self.kwargs["slug"])
-        return super().get_queryset().filter(tags=self.tag)
+        return super().get_queryset().originals().filter(tags=self.tag)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(tag=self.tag, **kwargs)
@@ -141,12 +144,16 @@ class ArticleDetailView(DetailView):
             .order_by("-score")
         )
         comments = Comment.objects.filter(is_public=True).select_related("user")
+        copies = Article.objects.visible().select_related("source").only(
+            "slug", "copy_of", "source__name", "source__slug"
+        )
         return (
             Article.objects.visible()
-            .select_related("source", "story")
+            .select_related("source", "story", "copy_of__source")
             .prefetch_related(
                 Prefetch("related_links", queryset=related),
                 Prefetch("comments", queryset=comments, to_attr="public_comments"),
+                Prefetch("copies", queryset=copies, to_attr="visible_copies"),
                 "tags",
             )
         )

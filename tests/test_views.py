@@ -16,8 +16,8 @@ def test_article_page_query_count_is_fixed(client, django_assert_num_queries, re
     others = [make_article() for _ in range(related)]
     for other in others:
         link(article, other)
-    # article, related links, comments, tags, navigation
-    with django_assert_num_queries(5):
+    # article, related links, comments, copies, tags, navigation
+    with django_assert_num_queries(6):
         response = client.get(article.get_absolute_url())
     html = response.content.decode()
     assert response.status_code == 200
@@ -171,3 +171,33 @@ def test_no_page_query_count_grows_with_content(client, django_user_model, signe
     grow(12)
     many = {url: queries_for(client, url) for url in urls}
     assert few == many
+
+
+@pytest.mark.django_db
+def test_homepage_shows_a_story_once_with_its_source_count(client):
+    from articles.models import Story
+    from articles.related import refresh_story
+
+    lead = make_article(title="Rail strike halts trains", word_count=600)
+    other = make_article(title="Commuters stranded by rail strike", word_count=300)
+    story = Story.objects.create(first_published_at=lead.published_at, updated_at=lead.published_at)
+    Article.objects.filter(pk__in=[lead.pk, other.pk]).update(story=story)
+    refresh_story(story)
+    html = client.get("/").content.decode()
+    assert lead.title in html and other.title not in html
+    assert "2 sources" in html and story.get_absolute_url() in html
+    coverage = client.get(story.get_absolute_url()).content.decode()
+    assert lead.title in coverage and other.title in coverage
+
+
+@pytest.mark.django_db
+def test_syndicated_copy_is_shown_once_with_also_published_by(client):
+    original = make_article(title="Wire report on the harbour")
+    copy = make_article(title="Wire report on the harbour", copy_of=original,
+                        source=make_source(name="Second Paper"))
+    home = client.get("/").content.decode()
+    assert home.count("Wire report on the harbour") == 1
+    page = client.get(original.get_absolute_url()).content.decode()
+    assert "Also published by" in page and "Second Paper" in page
+    copy_page = client.get(copy.get_absolute_url()).content.decode()
+    assert "first published by" in copy_page and original.source.name in copy_page
