@@ -233,6 +233,8 @@ class Article(models.Model):
             models.Index(fields=["-published_at", "-id"]),
             models.Index(fields=["source", "-published_at"]),
             models.Index(fields=["state"]),
+            # Copies are found by URL across sources, not only within one.
+            models.Index(fields=["url_hash"]),
         ]
         constraints = [
             models.UniqueConstraint(fields=["source", "guid"], name="article_unique_source_guid"),

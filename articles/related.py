@@ -147,6 +147,7 @@ def find_candidates(article, vector):
         Article.objects.visible()
         .filter(pk__in=best, copy_of__isnull=True)
         .exclude(url_hash=article.url_hash)
+        .order_by()
         .values_list("pk", "source_id", "published_at", "story_id", "terms")
     )
     candidates = [
