@@ -26,14 +26,20 @@ NEVER_CACHED = ("/admin/", "/accounts/", "/saved/", "/sw.js", "/healthz")
 local_version = {"value": None, "read_at": 0.0}
 
 
+def fresh_version():
+    # A lost counter restarts from the clock, never from a number whose
+    # pages may still sit in the cache.
+    return int(time.time() * 1000)
+
+
 def content_version():
     now = time.monotonic()
     if local_version["value"] is None or now - local_version["read_at"] > 1.0:
         shared = caches["locks"]
         version = shared.get(VERSION_KEY)
         if version is None:
-            shared.add(VERSION_KEY, 1, timeout=None)
-            version = shared.get(VERSION_KEY, 1)
+            shared.add(VERSION_KEY, fresh_version(), timeout=None)
+            version = shared.get(VERSION_KEY)
         local_version.update(value=version, read_at=now)
     return local_version["value"]
 
@@ -43,8 +49,8 @@ def bump_content_version():
     try:
         version = shared.incr(VERSION_KEY)
     except ValueError:
-        shared.add(VERSION_KEY, 1, timeout=None)
-        version = shared.get(VERSION_KEY, 1)
+        shared.add(VERSION_KEY, fresh_version(), timeout=None)
+        version = shared.get(VERSION_KEY)
     local_version.update(value=version, read_at=time.monotonic())
 
 
