@@ -1,0 +1,615 @@
+"""End-to-end ingest throughput and worker memory: a real django-q2 cluster on PostgreSQL.
+
+    .venv/bin/python bench/ingest.py [--articles 360] [--workers 1,2] [--sources 6]
+    .venv/bin/python bench/ingest.py --memory-check      # 10,000 articles, 1 worker
+
+Serves the scrapinghub-aeb pages (../shared/corpus/extraction/scrapinghub-aeb, 181 pages,
+sent gzip-encoded as stored, Content-Encoding: gzip) and RSS feeds listing them from a local
+server; each page is served under several distinct URLs, so every URL is a distinct article.
+For each worker count the database (DATABASE_URL, default
+postgres://postgres@127.0.0.1:5432/lede_ingest_bench) is dropped, recreated and migrated, a
+`manage.py qcluster` subprocess is started, one fetch_source_task is enqueued per source and
+the clock runs until the last article is ready and related (fetch -> extract -> relate).
+Prints a header comment and one line per worker count:
+    workers=N articles_per_s=0.0 raw_per_s=0.0 ratio=0.00 max_rss_mb=0
+raw_per_s is extract_page alone on one core over the same pages, measured in the same run just
+before the cluster starts; ratio = articles_per_s / (raw_per_s x workers); max_rss_mb is the
+largest VmRSS of any worker process, sampled every 0.5 s. Progress and a breakdown (CPU per
+process kind, database transactions and queries per article) go to stderr.
+"""
+
+import argparse
+import gzip
+import html
+import json
+import math
+import os
+import platform
+import re
+import secrets
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/lede_ingest_bench"
+CORPUS = Path(os.environ.get("CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
+PAGES_DIR = CORPUS / "extraction" / "scrapinghub-aeb"
+# Below articles.ingest.MAX_ENTRIES (500), so no feed is truncated.
+ITEMS_PER_FEED = 250
+SUMMARY_WORDS = 30
+STALL_SECONDS = 240
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
+ROLES = {
+    "worker": re.compile(r"ready for work at (\d+)"),
+    "monitor": re.compile(r"monitoring at (\d+)"),
+    "pusher": re.compile(r"pushing tasks at (\d+)"),
+}
+
+
+def log(message):
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# -- pages and feeds ---------------------------------------------------------------
+
+
+def load_pages():
+    truth = json.loads((PAGES_DIR / "ground-truth.json").read_text())
+    pages = []
+    for page_id in sorted(truth):
+        gzipped = (PAGES_DIR / "html" / f"{page_id}.html.gz").read_bytes()
+        decoded = gzip.decompress(gzipped)
+        match = TITLE.search(decoded[:200_000])
+        title = html.unescape(match.group(1).decode("utf-8", "replace")).strip() if match else ""
+        words = truth[page_id]["articleBody"].split()
+        pages.append(
+            {
+                "id": page_id,
+                "gzipped": gzipped,
+                "html": decoded,
+                "title": " ".join(title.split())[:300] or f"Page {page_id[:12]}",
+                "summary": " ".join(words[:SUMMARY_WORDS]),
+            }
+        )
+    return pages
+
+
+def plan_articles(pages, count, source_count):
+    """(source index, path, page) per article: page k % P, copy k // P, source k % S."""
+    plan = []
+    for k in range(count):
+        page = pages[k % len(pages)]
+        source = k % source_count
+        plan.append((source, f"/s{source}/c{k // len(pages)}/{page['id'][:16]}.html", page))
+    return plan
+
+
+def rss(server, items, source):
+    now = datetime.now(UTC)
+    entries = []
+    for n, (path, page) in enumerate(items):
+        link = server.base + path
+        entries.append(
+            f"<item><title>{html.escape(page['title'])}</title><link>{link}</link>"
+            f"<guid isPermaLink='true'>{link}</guid>"
+            f"<pubDate>{format_datetime(now - timedelta(seconds=n))}</pubDate>"
+            f"<description>{html.escape(page['summary'])}</description></item>"
+        )
+    return (
+        "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel>"
+        f"<title>Bench source {source}</title><link>{server.base}/s{source}/</link>"
+        f"{''.join(entries)}</channel></rss>"
+    )
+
+
+def serve(server, plan, source_count):
+    """Pages gzip-encoded, as stored in the corpus; one feed per source."""
+    from tests.localserver import Route
+
+    server.routes.clear()
+    server.add("/robots.txt", "User-agent: *\nAllow: /\n", content_type="text/plain")
+    per_source = defaultdict(list)
+    for source, path, page in plan:
+        server.routes[path] = Route(
+            page["gzipped"], 200,
+            {"Content-Type": "text/html; charset=utf-8", "Content-Encoding": "gzip"},
+        )
+        per_source[source].append((path, page))
+    return [
+        server.add(f"/feeds/{source}.xml", rss(server, per_source[source], source),
+                   content_type="application/rss+xml")
+        for source in range(source_count)
+    ]
+
+
+# -- raw extraction ----------------------------------------------------------------
+
+
+def measure_raw(pages, base):
+    """extract_page alone over every page, in this process pinned to one core."""
+    from articles.extract import extract_page
+
+    previous = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(previous)})
+    try:
+        for page in pages[:3]:  # warm-up: imports, lazy tables
+            extract_page(page["html"], base + "/warmup.html")
+        started = time.perf_counter()
+        for page in pages:
+            extract_page(page["html"], f"{base}/raw/{page['id'][:16]}.html")
+        elapsed = time.perf_counter() - started
+    finally:
+        os.sched_setaffinity(0, previous)
+    return len(pages) / elapsed
+
+
+# -- database ----------------------------------------------------------------------
+
+
+def reset_database(url, env):
+    import psycopg
+    from django.db import connections
+
+    connections.close_all()
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity", "0"],
+        cwd=ROOT, env=env, check=True,
+    )
+
+
+def database_stats():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT xact_commit + xact_rollback, tup_returned + tup_fetched, "
+            "tup_inserted + tup_updated + tup_deleted FROM pg_stat_database "
+            "WHERE datname = current_database()"
+        )
+        return cursor.fetchone()
+
+
+# -- the cluster -------------------------------------------------------------------
+
+
+def start_cluster(env, log_path):
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=ROOT, env=env, start_new_session=True,
+        stdout=open(log_path, "w"), stderr=subprocess.STDOUT,
+    )
+
+
+def stop_cluster(process):
+    """SIGTERM to the cluster's main process; SIGKILL to its process group after 20 s.
+
+    The main process stops its own children in order. A SIGTERM to the whole group
+    reaches the sentinel, pusher and monitor at once, and django-q2 1.11 then waits
+    forever for them (seen here), so only the main process gets the SIGTERM.
+    """
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            log("cluster did not stop in 20 s: SIGKILL to its process group")
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # stragglers only; usually none are left
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+def descendants(root):
+    children = defaultdict(list)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children[ppid].append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def rss_kb(pid):
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def cpu_seconds(pid):
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def postgres_kinds(database):
+    """{pid: kind} of PostgreSQL processes: backends of `database`, and the server's own."""
+    kinds = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                title = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if title.startswith("postgres: "):
+                if f" {database} " in title:
+                    kinds[int(entry)] = "postgres"
+                elif "(" not in title:  # checkpointer, WAL writer: shared, but serve this run
+                    kinds[int(entry)] = "postgres-server"
+    return kinds
+
+
+def machine_jiffies():
+    fields = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields[:8]) - idle, sum(fields[:8])
+
+
+class Sampler(threading.Thread):
+    """Every 0.5 s: VmRSS and CPU time of each cluster process (roles from the cluster log),
+    of the database's backends, of this process, and of the whole machine."""
+
+    def __init__(self, cluster, log_path, database):
+        super().__init__(daemon=True)
+        self.cluster, self.log_path, self.database = cluster, log_path, database
+        self.roles = {cluster.pid: "main"}
+        self.max_rss = defaultdict(int)  # role -> kB
+        self.cpu = {}  # pid -> (role, last CPU seconds seen)
+        self.cpu_start = {}
+        self.stopping = threading.Event()
+        self.log_offset = 0
+        self.machine_start = machine_jiffies()
+        self.started = time.monotonic()
+        self.sample()
+
+    def read_roles(self):
+        with open(self.log_path) as handle:
+            handle.seek(self.log_offset)
+            text = handle.read()
+            self.log_offset = handle.tell()
+        for role, pattern in ROLES.items():
+            for pid in pattern.findall(text):
+                self.roles[int(pid)] = role
+
+    def track(self, pid, role):
+        seconds = cpu_seconds(pid)
+        if seconds is not None:
+            self.cpu_start.setdefault(pid, seconds)
+            self.cpu[pid] = (role, seconds)
+
+    def sample(self):
+        self.read_roles()
+        for pid in descendants(self.cluster.pid):
+            role = self.roles.get(pid, "main" if pid == self.cluster.pid else "sentinel")
+            self.max_rss[role] = max(self.max_rss[role], rss_kb(pid))
+            self.track(pid, role)
+        for pid, kind in postgres_kinds(self.database).items():
+            self.track(pid, kind)
+        self.track(os.getpid(), "bench")
+
+    def run(self):
+        while not self.stopping.wait(0.5):
+            self.sample()
+
+    def stop(self):
+        self.stopping.set()
+        self.join()
+        self.sample()
+        busy_end, total_end = machine_jiffies()
+        busy_start, total_start = self.machine_start
+        self.machine_cores = (busy_end - busy_start) / (total_end - total_start) * os.cpu_count()
+        self.wall = time.monotonic() - self.started
+
+    def cpu_cores(self):
+        """Mean cores used per kind over the sampled span; `other` is everything else."""
+        totals = defaultdict(float)
+        for pid, (role, seconds) in self.cpu.items():
+            totals[role] += seconds - self.cpu_start[pid]
+        cores = {role: seconds / self.wall for role, seconds in totals.items()}
+        cores["other"] = max(0.0, self.machine_cores - sum(cores.values()))
+        return cores
+
+
+def wait_for_log(path, text, seconds, process):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if text in Path(path).read_text():
+            return
+        if process.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise RuntimeError(f"cluster not {text!r} in {seconds} s:\n{Path(path).read_text()[-3000:]}")
+
+
+def warm_up(workers):
+    """A few no-op tasks, so that no worker's first task pays for process start-up."""
+    from django_q.models import OrmQ
+    from django_q.tasks import async_task
+
+    for _ in range(workers * 2):
+        async_task("articles.tasks.relate_article_task", 0, group="warmup")
+    deadline = time.monotonic() + 60
+    while OrmQ.objects.exists():  # a task leaves the queue once its result is saved
+        if time.monotonic() > deadline:
+            raise RuntimeError("warm-up tasks did not run in 60 s")
+        time.sleep(0.2)
+
+
+# -- one run -----------------------------------------------------------------------
+
+
+def run_pipeline(args, workers, pages, server, env, workdir):
+    from django.db.models import Count, Max
+    from django_q.models import OrmQ, Task
+    from django_q.tasks import async_task
+
+    from articles.models import Article, Source
+
+    source_count = max(args.sources, math.ceil(args.articles / ITEMS_PER_FEED))
+    plan = plan_articles(pages, args.articles, source_count)
+    feeds = serve(server, plan, source_count)
+
+    log(f"workers={workers}: raw extract_page over {len(pages)} pages, one core")
+    raw = measure_raw(pages, server.base)
+    log(f"  raw {raw:.1f} pages/s")
+
+    reset_database(args.database_url, env)
+    for n, feed in enumerate(feeds):
+        Source.objects.create(name=f"Bench source {n}", slug=f"bench-{n}", feed_url=feed,
+                              site_url=f"{server.base}/s{n}/")
+
+    log_path = workdir / f"cluster-{workers}.log"
+    cluster = start_cluster({**env, "Q_WORKERS": str(workers)}, log_path)
+    sampler = None
+    try:
+        wait_for_log(log_path, "running.", 60, cluster)
+        warm_up(workers)
+        sampler = Sampler(cluster, log_path, urlsplit(args.database_url).path.lstrip("/"))
+        sampler.start()
+        server.requests.clear()
+        stats_before = database_stats()
+        log(f"  {args.articles} articles from {source_count} feeds, "
+            f"{len({p['id'] for _, _, p in plan})} distinct pages; enqueueing")
+        wall_start = datetime.now(UTC)
+        started = time.monotonic()
+        for source in Source.objects.order_by("pk"):
+            async_task("articles.tasks.fetch_source_task", source.pk, group="fetch")
+        progress, last_change, last_report = None, started, started
+        while True:
+            counts = dict(Article.objects.values_list("state").annotate(total=Count("pk")))
+            related = Article.objects.filter(
+                state=Article.State.READY, story__isnull=False
+            ).count()
+            failed = counts.get(Article.State.FAILED, 0)
+            now = time.monotonic()
+            if (counts, related) != progress:
+                progress, last_change = (counts, related), now
+            done = related + failed
+            if now - last_report >= 5:
+                last_report = now
+                log(f"  {now - started:5.0f} s: {counts} related={related} "
+                    f"worker_rss_mb={sampler.max_rss['worker'] // 1024}")
+            if done >= args.articles:
+                break
+            if now - last_change > STALL_SECONDS:
+                raise RuntimeError(
+                    f"no progress in {STALL_SECONDS} s ({counts}, related={related}); "
+                    f"cluster log: {log_path}"
+                )
+            time.sleep(0.2)
+        polled = time.monotonic() - started
+        # The monitor saves results after the workers finish and may lag behind them:
+        # read the last relate's stop time once every task has been acknowledged.
+        deadline = time.monotonic() + 60
+        while OrmQ.objects.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        last_stopped = Task.objects.filter(
+            func="articles.tasks.relate_article_task", group="relate"
+        ).aggregate(last=Max("stopped"))["last"]
+        elapsed = (last_stopped - wall_start).total_seconds() if last_stopped else polled
+        stats_after = database_stats()
+        sampler.stop()
+    finally:
+        if sampler is not None and sampler.is_alive():
+            sampler.stopping.set()
+        stop_cluster(cluster)
+
+    redelivered = Task.objects.filter(attempt_count__gt=1).count()
+    if redelivered or OrmQ.objects.exists():
+        log(f"  {redelivered} tasks ran more than once; {OrmQ.objects.count()} left in the queue")
+    ready = Article.objects.filter(state=Article.State.READY, story__isnull=False).count()
+    failed = Article.objects.filter(state=Article.State.FAILED).count()
+    copies = Article.objects.filter(copy_of__isnull=False).count()
+    rate = ready / elapsed
+    page_requests = sum(1 for path, _ in server.requests if path.startswith("/s"))
+    transactions, tuples_read, tuples_written = (
+        after - before for after, before in zip(stats_after, stats_before)
+    )
+    cores = sampler.cpu_cores()
+    log(f"  done: ready+related={ready} failed={failed} copies={copies} in {elapsed:.1f} s "
+        f"(poll saw {polled:.1f} s); page requests={page_requests}")
+    log("  cores used: " + " ".join(f"{role}={used:.2f}" for role, used in sorted(cores.items()))
+        + f" (machine {sampler.machine_cores:.2f} of {os.cpu_count()})")
+    if cores["other"] > 0.2:
+        log(f"  WARNING: other processes used {cores['other']:.2f} cores during the run; "
+            "the figures are low by that much contention")
+    log(f"  worker cpu per article: {cores.get('worker', 0) * sampler.wall / ready * 1000:.0f} ms "
+        f"(raw extract_page {1000 / raw:.0f} ms)")
+    log(f"  db per article: transactions={transactions / args.articles:.1f} "
+        f"tuples_read={tuples_read / args.articles:.0f} "
+        f"tuples_written={tuples_written / args.articles:.1f}")
+    log("  max rss mb: " + " ".join(
+        f"{role}={kb / 1024:.0f}" for role, kb in sorted(sampler.max_rss.items())))
+    return {
+        "workers": workers,
+        "rate": rate,
+        "raw": raw,
+        "max_rss_mb": sampler.max_rss["worker"] / 1024,
+        "other_cores": cores["other"],
+        "log_path": log_path,
+    }
+
+
+def count_stage_queries(server, pages, copy):
+    """Queries and time per stage, run in this process on a few new URLs of already-seen pages."""
+    from django.db import connection
+
+    from articles import tasks
+    from articles.models import Article, Source
+    from tests.localserver import Route
+
+    items = [(f"/q/c{copy}/{page['id'][:16]}.html", page) for page in pages[:5]]
+    for path, page in items:
+        server.routes[path] = Route(
+            page["gzipped"], 200,
+            {"Content-Type": "text/html; charset=utf-8", "Content-Encoding": "gzip"},
+        )
+    feed = server.add(f"/feeds/q{copy}.xml", rss(server, items, "q"),
+                      content_type="application/rss+xml")
+    source = Source.objects.create(name=f"Query count {copy}", slug=f"query-count-{copy}",
+                                   feed_url=feed)
+    counter = {"queries": 0}
+
+    def count(execute, sql, params, many, context):
+        counter["queries"] += 1
+        return execute(sql, params, many, context)
+
+    figures = {}
+    with connection.execute_wrapper(count):
+        started = time.perf_counter()
+        tasks.fetch_source_task(source.pk)
+        figures["fetch"] = (counter["queries"] / len(items),
+                            (time.perf_counter() - started) / len(items))
+        ids = list(Article.objects.filter(source=source).values_list("pk", flat=True))
+        for stage, function in (("extract", tasks.extract_article_task),
+                                ("relate", tasks.relate_article_task)):
+            counter["queries"], started = 0, time.perf_counter()
+            for article_id in ids:
+                function(article_id)
+            figures[stage] = (counter["queries"] / len(ids),
+                              (time.perf_counter() - started) / len(ids))
+    log("  in-process per article (copies of seen pages; includes enqueueing the next task): "
+        + " ".join(f"{stage} queries={queries:.1f} ms={seconds * 1000:.0f}"
+                   for stage, (queries, seconds) in figures.items()))
+
+
+# -- main --------------------------------------------------------------------------
+
+
+def machine():
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PHYS_PAGES") * PAGE_SIZE / 2**30
+    return f"nproc={os.cpu_count()} cpu={model or platform.machine()} mem={memory:.1f}GiB"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--articles", type=int, default=360,
+                        help="articles per run; each page is served under articles/181 URLs")
+    parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
+    parser.add_argument("--sources", type=int, default=6,
+                        help=f"feeds (at least articles/{ITEMS_PER_FEED})")
+    parser.add_argument("--memory-check", action="store_true",
+                        help="10,000 articles with 1 worker (target: worker RSS < 300 MB)")
+    parser.add_argument("--no-query-count", action="store_true",
+                        help="skip the in-process queries-per-stage count after each run")
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL))
+    args = parser.parse_args()
+    if args.memory_check:
+        args.articles, args.workers = 10_000, "1"
+    worker_counts = [int(n) for n in args.workers.split(",")]
+    if not args.database_url.startswith("postgres"):
+        parser.error("DATABASE_URL must be PostgreSQL")
+
+    workdir = Path(tempfile.mkdtemp(prefix="lede-ingest-bench-"))
+    from tests.localserver import LocalServer
+
+    server = LocalServer()
+    secret_key = secrets.token_urlsafe(50)  # tasks are signed: shared with the cluster
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "SECRET_KEY": secret_key,
+        "HTTPS": "0",
+        "DEBUG": "0",
+        "VAR_DIR": str(workdir),
+        "FETCH_PRIVATE_ALLOWLIST": f"127.0.0.1:{server.port}",
+        "FETCH_PER_HOST": "8",
+        "LOG_LEVEL": "INFO",  # the cluster log names each process's role and pid
+        "DJANGO_SETTINGS_MODULE": "aggregator.settings",
+    }
+    env.pop("REDIS_URL", None)
+    os.environ.update({**env, "LOG_LEVEL": "WARNING"})
+    os.environ.pop("REDIS_URL", None)
+
+    command = "python bench/ingest.py " + shlex.join(sys.argv[1:])
+    print(f"# {command.strip()} | {machine()}", flush=True)
+    results = []
+    try:
+        pages = load_pages()
+        reset_database(args.database_url, env)  # Django must find the database to set up
+        import django
+
+        django.setup()
+        for workers in worker_counts:
+            result = run_pipeline(args, workers, pages, server, env, workdir)
+            if not args.no_query_count:
+                count_stage_queries(server, pages, workers)
+            results.append(result)
+            print(
+                f"workers={workers} articles_per_s={result['rate']:.1f} "
+                f"raw_per_s={result['raw']:.1f} "
+                f"ratio={result['rate'] / (result['raw'] * workers):.2f} "
+                f"max_rss_mb={result['max_rss_mb']:.0f}",
+                flush=True,
+            )
+            if result["other_cores"] > 0.2:
+                print(f"# other processes used {result['other_cores']:.2f} cores of "
+                      f"{os.cpu_count()} during workers={workers}", flush=True)
+    finally:
+        server.close()
+    log(f"cluster logs in {workdir}")
+
+
+if __name__ == "__main__":
+    main()
