@@ -7,7 +7,7 @@ PORT ?= 8000
 DEMO_PORT ?= 8765
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/lede
 
-.PHONY: run demo test setup browser clean
+.PHONY: run demo test setup browser bench-tools bench clean
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,22 @@ browser:
 
 test: setup browser
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/python -m pytest
+
+# wrk (Debian) is the load tool bench/pages.py prefers; it falls back to Python.
+bench-tools:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "Installing Debian's wrk for bench/pages.py (needs root)…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null \
+	  || echo "wrk not installed: bench/pages.py uses its Python load generator"; }
+
+# The figures quoted in README.md's Performance section (PostgreSQL and Redis).
+bench: setup bench-tools
+	$(BIN)/python bench/extraction.py
+	$(BIN)/python bench/related.py --dataset ../shared/corpus/related/ecbplus/ecbplus_docs.jsonl
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/lede_related_bench \
+	  $(BIN)/python bench/related.py --dataset ../shared/corpus/related/ecbplus/ecbplus_docs.jsonl --filler 100000
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/pages.py --articles 100000 --compare 1000
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache
