@@ -11,7 +11,7 @@ import time
 
 from django.core.cache import cache, caches
 from django.http import HttpResponse
-from django.utils.cache import patch_cache_control
+from django.utils.cache import patch_cache_control, set_response_etag
 
 LIFETIME = 60
 VERSION_KEY = "page-cache-version"
@@ -86,10 +86,13 @@ class AnonymousPageCacheMiddleware:
             and "private" not in response.get("Cache-Control", "")
         ):
             patch_cache_control(response, public=True, max_age=LIFETIME)
+            # Hashed once here rather than by ConditionalGetMiddleware on every hit.
+            set_response_etag(response)
             headers = {
                 name: value
                 for name, value in response.items()
-                if name.lower() in ("content-type", "cache-control", "last-modified", "content-language")
+                if name.lower() in ("content-type", "cache-control", "last-modified",
+                                    "content-language", "etag")
             }
             cache.set(key, (response.content, headers), LIFETIME)
         return response

@@ -61,7 +61,7 @@ def test_app_environment_matches_settings():
     assert loaded["db"]["HOST"] == "db" and loaded["db"]["NAME"] == db["POSTGRES_DB"]
     assert loaded["db"]["USER"] == db["POSTGRES_USER"]
     assert loaded["db"]["PASSWORD"] == db["POSTGRES_PASSWORD"]
-    assert loaded["cache"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert loaded["cache"]["BACKEND"] == "aggregator.redis_cache.PooledRedisCache"
     assert loaded["cache"]["LOCATION"] == "redis://redis:6379/0"
     assert loaded["q"]["redis"] == "redis://redis:6379/0" and "orm" not in loaded["q"]
     assert loaded["debug"] is False
