@@ -47,3 +47,46 @@ def test_admin_login_locks_after_repeated_failures(client, django_user_model):
     locked = client.post(url, {"username": "editor", "password": "right-password-123"})
     assert locked.status_code == 429
     assert client.get(reverse("admin:index")).status_code == 302  # still not signed in
+
+
+def test_static_files_are_hashed_compressed_and_cached_for_a_year(tmp_path):
+    """whitenoise under gunicorn with the production settings, as docker-compose runs it."""
+    import json
+    import socket
+    import time
+    import urllib.request
+
+    env = {key: value for key, value in os.environ.items() if key in {"PATH", "HOME", "LANG"}}
+    env.update(
+        DEBUG="0", HTTPS="0", SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="127.0.0.1",
+        VAR_DIR=str(tmp_path), STATIC_ROOT=str(tmp_path / "static"),
+    )
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+                   cwd=ROOT, env=env, check=True)
+    manifest = json.loads((tmp_path / "static" / "staticfiles.json").read_text())["paths"]
+    hashed = manifest["css/site.css"]
+    assert hashed != "css/site.css"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "aggregator.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", "1", "--log-level", "warning"], cwd=ROOT, env=env,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/static/{hashed}"
+        request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip, br"})
+        for _ in range(100):
+            try:
+                response = urllib.request.urlopen(request, timeout=5)
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert response.headers["Content-Encoding"] in ("gzip", "br")
+        cache_control = response.headers["Cache-Control"]
+        assert "immutable" in cache_control and "max-age=315360000" in cache_control
+        plain = urllib.request.urlopen(f"http://127.0.0.1:{port}/static/css/site.css", timeout=5)
+        assert "immutable" not in plain.headers["Cache-Control"]
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
