@@ -49,15 +49,17 @@ class Extraction:
 
 
 def parse_date(value):
+    """An ISO 8601 date or time as an aware datetime; None if it is not one.
+
+    The offset is kept as given, so the date stays the publisher's own day.
+    """
     if not value:
         return None
-    for pattern in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"):
-        try:
-            parsed = datetime.strptime(value, pattern)
-        except ValueError:
-            continue
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def extract_page(html, url=""):
@@ -88,7 +90,8 @@ def extract_page(html, url=""):
     return Extraction(
         title=title,
         author=plain_text(document.author or "", 300),
-        published_at=parse_date(document.date),
+        # The page's own JSON-LD datePublished beats dates guessed from the text.
+        published_at=parse_date(facts.date_published) or parse_date(document.date),
         lead_image_url=safe_url(document.image or ""),
         description=plain_text(document.description or "", 1000),
         language=language[:12],

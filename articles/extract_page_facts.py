@@ -1,5 +1,6 @@
 """What a page says about itself: <title>, headings, OpenGraph and JSON-LD."""
 
+import html
 import json
 import re
 import unicodedata
@@ -79,7 +80,8 @@ def read_json_ld(source, facts):
         if not any(isinstance(kind, str) and ARTICLE_TYPES.search(kind) for kind in kinds):
             continue
         if not facts.headline and isinstance(node.get("headline"), str):
-            facts.headline = squash(node["headline"])
+            # CMSs often write JSON-LD strings with HTML entities still in.
+            facts.headline = squash(html.unescape(node["headline"]))
         body = node.get("articleBody")
         if isinstance(body, str) and len(body) > len(facts.article_body):
             facts.article_body = body
@@ -126,21 +128,33 @@ def strip_site_name(title, site_name=""):
 def choose_title(facts, fallback=""):
     """The headline most of the page's own signals agree on.
 
-    JSON-LD headline, first <h1>, og:title and <title> (the last two without
-    the site's name) each vote; the most repeated wins, earlier ones on ties.
-    A SEO <title> or a social-media og:title that differs stays outvoted.
+    The first <h1>, JSON-LD headline, og:title and <title> (the last two
+    without the site's name) are the candidates, the visible one first. Each signal votes for a candidate it
+    equals or, for og:title and <title>, mostly consists of: "Section: X |
+    Site" backs X however it is decorated. The most backed wins, earlier ones
+    on ties; a SEO <title> or social og:title that differs stays outvoted.
+    The fallback (trafilatura's, itself read from these tags) only fills in.
     """
+    decorated = [facts.og_title, facts.title_tag]
     candidates = [
-        facts.headline,
         facts.headings[0] if facts.headings else "",
+        facts.headline,
         strip_site_name(facts.og_title, facts.site_name),
         strip_site_name(facts.title_tag, facts.site_name),
-        fallback,
     ]
     keys = [normal(candidate) for candidate in candidates]
     best, best_votes = "", 0
     for candidate, key in zip(candidates, keys):
-        votes = keys.count(key) if key else 0
+        if not key:
+            continue
+        votes = keys[:2].count(key) + sum(backs(normal(raw), key) for raw in decorated)
         if votes > best_votes:
             best, best_votes = candidate, votes
-    return best
+    return best or strip_site_name(fallback, facts.site_name)
+
+
+def backs(raw_key, key):
+    """Whether a decorated title is this headline plus a shorter decoration."""
+    if not raw_key:
+        return False
+    return f" {key} " in f" {raw_key} " and 2 * len(key) >= len(raw_key)

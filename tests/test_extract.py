@@ -203,3 +203,40 @@ def test_page_keywords_become_topics(local_server):
     [article_id] = upsert_entries(source, [Entry(guid=url, url=url, title="Tram opens")])
     article = extract_article(article_id)
     assert sorted(article.tags.values_list("name", flat=True)) == ["Trams", "Transport"]
+
+
+def test_decorated_titles_back_the_headline_they_contain():
+    """og:title and <title> vote for the headline inside their decoration."""
+    head = (
+        "<title>Bridge: Council approves the bridge-Local ㅣ Town Crier</title>"
+        '<meta property="og:title" content="Council approves the bridge-Local">'
+        '<script type="application/ld+json">{"@type": "NewsArticle", '
+        '"headline": "Council approves the bridge"}</script>'
+    )
+    page = article_page("", head).replace("<h1>Council approves the bridge</h1>", "")
+    assert extract_page(page).title == "Council approves the bridge"
+
+
+def test_visible_headline_wins_a_tie_and_entities_are_decoded():
+    from articles.extract_page_facts import PageFacts, choose_title
+
+    facts = PageFacts(
+        title_tag="Mayor hails SEO headline - Town Crier",
+        og_title="Council approves the bridge",
+        headings=["Council approves the bridge"],
+        headline="Mayor hails SEO headline",
+    )
+    assert choose_title(facts) == "Council approves the bridge"
+    head = '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "A &#8216;new&#8217; bridge"}</script>'
+    page = article_page("", head).replace("<h1>Council approves the bridge</h1>", "")
+    assert extract_page(page).title == "A ‘new’ bridge"
+
+
+def test_json_ld_publication_date_is_preferred_and_keeps_its_offset():
+    head = (
+        '<meta property="article:published_time" content="2024-08-07">'
+        '<script type="application/ld+json">{"@type": "NewsArticle", '
+        '"datePublished": "2024-08-08T08:00+0200"}</script>'
+    )
+    published = extract_page(article_page("", head)).published_at
+    assert published.isoformat() == "2024-08-08T08:00:00+02:00"
