@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 from trafilatura import bare_extraction
+from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
 from .extract_clean import (
@@ -17,6 +18,7 @@ from .extract_clean import (
     strip_links,
 )
 from .extract_page_facts import choose_title, read_page_facts
+from .extract_split import add_split_pieces
 from .fetch import FetchError, fetch
 from .ingest import tags_named
 from .models import MAX_EXTRACTION_ATTEMPTS, Article
@@ -75,12 +77,14 @@ def extract_page(html, url=""):
     )
     if document is None or document.body is None:
         return Extraction()
-    facts = read_page_facts(raw)
+    tree = load_html(raw)
+    facts = read_page_facts(tree)
     title = plain_text(choose_title(facts, document.title or ""), 500)
     prune_link_lists(document.body)
     strip_links(document.body)
     text = xmltotxt(document.body, include_formatting=False)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = add_split_pieces(tree, lines)
     lines = clean_lines(lines, title)
     text = "\n".join(lines)
     language = document.language or ""

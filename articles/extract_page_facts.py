@@ -38,6 +38,7 @@ def normal(text):
 
 
 def read_page_facts(html):
+    """The facts of a page's HTML (bytes, str or an already parsed tree)."""
     facts = PageFacts()
     tree = load_html(html)
     if tree is None:

@@ -240,3 +240,31 @@ def test_json_ld_publication_date_is_preferred_and_keeps_its_offset():
     )
     published = extract_page(article_page("", head)).published_at
     assert published.isoformat() == "2024-08-08T08:00:00+02:00"
+
+
+def test_pieces_of_a_split_body_are_put_back_in_page_order():
+    """Sibling containers of the body's class hold the rest of the article."""
+    from trafilatura.utils import load_html
+
+    from articles.extract_split import add_split_pieces
+
+    said = {
+        "one": "The council met on Tuesday evening to vote on the new bridge.",
+        "two": "Residents filled the hall, and many had waited years for a crossing.",
+        "three": "After two hours of debate the motion passed by seven votes to two.",
+        "four": "Work on the foundations is due to begin early next spring.",
+    }
+
+    def para(name):
+        return said[name]
+
+    html = (
+        '<html><body><div class="teaser"><p>A teaser before the story with enough words.</p></div>'
+        f'<div class="story-body"><p>{para("one")}</p></div><div class="ad">Advertisement</div>'
+        f'<div class="story-body"><p>{para("two")}</p><p>{para("three")}</p></div>'
+        f'<div class="story-body"><p>{para("four")}</p></div></body></html>'
+    )
+    lines = [para("one"), para("four")]
+    assert add_split_pieces(load_html(html), lines) == [
+        para("one"), para("two"), para("three"), para("four")
+    ]

@@ -1,0 +1,62 @@
+"""Bring back the rest of an article body that the page splits into pieces.
+
+Many pages cut the body into sibling containers of one class, with ads or
+embeds between them; the extractor often keeps only the first piece.
+"""
+
+from collections import Counter
+
+from .extract_page_facts import squash
+
+MIN_CHARS = 40
+COVERED_SHARE = 0.5
+SHINGLE = 4
+
+
+def shingles(text):
+    words = text.split()
+    return Counter(tuple(words[i : i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1)))
+
+
+def covered(text, known):
+    own = shingles(text)
+    return sum(min(count, known[key]) for key, count in own.items()) >= COVERED_SHARE * sum(own.values())
+
+
+def add_split_pieces(tree, lines):
+    """The lines with the paragraphs of the body's missing pieces put back.
+
+    A piece is an element with the tag and class of a container that holds
+    extracted paragraphs, found after the first such container: a teaser
+    box before the article does not count. Its paragraphs go after the last
+    extracted line that precedes it on the page.
+    """
+    if tree is None or not lines:
+        return lines
+    where = {squash(line): number for number, line in enumerate(lines)}
+    anchors = {}
+    for paragraph in tree.iter("p"):
+        number = where.get(squash(paragraph.text_content()))
+        parent = paragraph.getparent()
+        if number is not None and parent is not None and parent.get("class"):
+            anchors[parent] = max(number, anchors.get(parent, -1))
+    kinds = {(element.tag, element.get("class")) for element in anchors}
+    if not kinds:
+        return lines
+    known = shingles(" ".join(lines))
+    inserts, last = {}, None
+    for element in tree.iter():
+        if element in anchors:
+            last = max(anchors[element], last if last is not None else -1)
+        elif last is not None and (element.tag, element.get("class")) in kinds:
+            for paragraph in element.iterchildren("p"):
+                text = squash(paragraph.text_content())
+                if len(text) >= MIN_CHARS and text not in where and not covered(text, known):
+                    inserts.setdefault(last, []).append(text)
+    if not inserts:
+        return lines
+    merged = []
+    for number, line in enumerate(lines):
+        merged.append(line)
+        merged.extend(inserts.get(number, []))
+    return merged
