@@ -14,6 +14,7 @@ from trafilatura.xml import xmltotxt
 
 from .extract_clean import (
     clean_lines,
+    linked_blocks,
     prune_link_lists,
     strip_links,
 )
@@ -85,7 +86,7 @@ def extract_page(html, url=""):
     text = xmltotxt(document.body, include_formatting=False)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     lines = add_split_pieces(tree, lines)
-    lines = clean_lines(lines, title)
+    lines = clean_lines(lines, title, linked_blocks(tree))
     text = "\n".join(lines)
     language = document.language or ""
     if not language:

@@ -23,6 +23,10 @@ PROMPT_START = re.compile(
     r"|by signing up|you can unsubscribe|we use cookies|keep an eye on your inbox)",
     re.I,
 )
+LINKED_BLOCKS = etree.XPath(
+    "//a//*[self::p or self::div or self::li or self::h1 or self::h2 or self::h3"
+    " or self::h4 or self::h5 or self::h6]"
+)
 STAMP_LINE = re.compile(r"^[\d\s:./,T+\-Z()]+$")
 LIST_LINK_SHARE = 0.5
 LINKY_ITEM_SHARE = 0.3
@@ -83,13 +87,24 @@ def is_chrome_line(line):
     )
 
 
-def clean_lines(lines, title=""):
-    """Drop the headline, prompts, bare time stamps and repeated paragraphs."""
+def linked_blocks(tree):
+    """Texts of the blocks a page wraps in a link: teaser cards, never the article.
+
+    A card's excerpt inside <a> loses its link in extraction, so it is
+    recognised by its text.
+    """
+    if tree is None:
+        return set()
+    return {normal(block.text_content()) for block in LINKED_BLOCKS(tree)} - {""}
+
+
+def clean_lines(lines, title="", teasers=frozenset()):
+    """Drop the headline, teasers, prompts, bare time stamps and repeated paragraphs."""
     title_key = normal(title)
     kept, seen = [], set()
     for line in lines:
         key = normal(line)
-        if not key:
+        if not key or key in teasers:
             continue
         if title_key and key == title_key:
             continue

@@ -268,3 +268,14 @@ def test_pieces_of_a_split_body_are_put_back_in_page_order():
     assert add_split_pieces(load_html(html), lines) == [
         para("one"), para("two"), para("three"), para("four")
     ]
+
+
+def test_teaser_cards_wrapped_in_links_are_dropped():
+    """A block inside <a> is a card pointing elsewhere, even once its link is gone."""
+    card = (
+        '<a href="/other"><div><h3>Storm closes the port</h3><p>RISK: The harbour master said '
+        "the port would stay shut for days while crews repair the breakwater.</p></div></a>"
+    )
+    extraction = extract_page(article_page(card))
+    assert "Paragraph 6 of the story" in extraction.text
+    assert "harbour master" not in extraction.text
