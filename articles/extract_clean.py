@@ -23,6 +23,19 @@ PROMPT_START = re.compile(
     r"|by signing up|you can unsubscribe|we use cookies|keep an eye on your inbox)",
     re.I,
 )
+# Labels that introduce a link to another story ("READ MORE: <link>") in
+# the languages most news is written in, and "[VIDEO]"-like tags after one.
+TEASER_LABEL = re.compile(
+    r"^((read|see|watch|listen)( more| also)?|more|related( stories| articles| content)?"
+    r"|(also|further) read(ing)?|read also|(you )?(may|might) also like|don'?t miss"
+    r"|recommended|also on \S+|lire aussi|à lire aussi|voir aussi|leggi anche|lesen sie auch"
+    r"|mehr zum thema|lea también|ver también|leia também|veja também|читайте также"
+    r"|см\. также)$",
+    re.I,
+)
+TEASER_TAG = re.compile(r"\[[^\]]{1,20}\]")
+TEASER_LINK_SHARE = 0.75
+TEASER_MIN_WORDS = 3
 LINKED_BLOCKS = etree.XPath(
     "//a//*[self::p or self::div or self::li or self::h1 or self::h2 or self::h3"
     " or self::h4 or self::h5 or self::h6]"
@@ -71,6 +84,28 @@ def prune_link_lists(body):
         return
     for block in blocks[cut:]:
         body.remove(block)
+
+
+def is_link_teaser(block):
+    """A paragraph that is a link to another story behind a label or tag."""
+    linked = ["".join(ref.itertext()) for ref in block.iter("ref")]
+    if len(" ".join(linked).split()) < TEASER_MIN_WORDS:
+        return False
+    if link_share(block) < TEASER_LINK_SHARE:
+        return False
+    rest = "".join(block.itertext())
+    for text in linked:
+        rest = rest.replace(text, " ", 1)
+    rest, tags = TEASER_TAG.subn(" ", rest)
+    rest = re.sub(r"[\s|•·:\-–—()]+", " ", rest).strip(" .!?")
+    return bool(TEASER_LABEL.match(rest)) or bool(tags) and not rest
+
+
+def drop_link_teasers(body):
+    """Drop "READ MORE: <another story>" lines from inside the text."""
+    for block in list(body.iter("p", "item", "head")):
+        if is_link_teaser(block) and block.getparent() is not None:
+            block.getparent().remove(block)
 
 
 def strip_links(body):

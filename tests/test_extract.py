@@ -279,3 +279,17 @@ def test_teaser_cards_wrapped_in_links_are_dropped():
     extraction = extract_page(article_page(card))
     assert "Paragraph 6 of the story" in extraction.text
     assert "harbour master" not in extraction.text
+
+
+def test_labelled_links_to_other_stories_are_dropped():
+    """'READ MORE: <link>' and '<link> [VIDEO]' point away; a linked sentence stays."""
+    body = (
+        '<p><strong>READ MORE:</strong> <a href="/a">Storm closes the port for a week</a></p>'
+        '<p><a href="/b">Harbour master warns of more gales</a> [VIDEO]</p>'
+        '<p>Pro tip: <a href="/c">read the council minutes for the full vote count</a>, '
+        "they are online since Monday.</p>"
+    )
+    text = extract_page(article_page(body)).text
+    assert "Storm closes the port" not in text
+    assert "Harbour master warns" not in text
+    assert "read the council minutes" in text
