@@ -19,7 +19,7 @@ from .extract_clean import (
     prune_link_lists,
     strip_links,
 )
-from .extract_page_facts import choose_title, read_page_facts
+from .extract_page_facts import choose_title, headline_keys, normal, read_page_facts
 from .extract_split import add_split_pieces
 from .fetch import FetchError, fetch
 from .ingest import tags_named
@@ -88,7 +88,8 @@ def extract_page(html, url=""):
     text = xmltotxt(document.body, include_formatting=False)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     lines = add_split_pieces(tree, lines)
-    lines = clean_lines(lines, title, linked_blocks(tree))
+    drop = linked_blocks(tree) | headline_keys(facts) | {normal(url)}
+    lines = clean_lines(lines, title, drop)
     text = "\n".join(lines)
     language = document.language or ""
     if not language:

@@ -41,6 +41,7 @@ LINKED_BLOCKS = etree.XPath(
     " or self::h4 or self::h5 or self::h6]"
 )
 STAMP_LINE = re.compile(r"^[\d\s:./,T+\-Z()]+$")
+IMAGE_URL_LINE = re.compile(r"^https?://\S+\.(jpe?g|png|gif|webp)(\?\S*)?$", re.I)
 LIST_LINK_SHARE = 0.5
 LINKY_ITEM_SHARE = 0.3
 LINKY_ITEMS = 0.66
@@ -119,6 +120,7 @@ def is_chrome_line(line):
         PROMPT_LINE.match(plain)
         or PROMPT_START.match(plain)
         or STAMP_LINE.match(plain)
+        or IMAGE_URL_LINE.match(plain)
     )
 
 
@@ -134,7 +136,11 @@ def linked_blocks(tree):
 
 
 def clean_lines(lines, title="", teasers=frozenset()):
-    """Drop the headline, teasers, prompts, bare time stamps and repeated paragraphs."""
+    """Drop the headline, teasers, prompts, bare time stamps and repeated paragraphs.
+
+    teasers: normal() keys of lines to drop: cards, other forms of the
+    headline, the page's own address.
+    """
     title_key = normal(title)
     kept, seen = [], set()
     for line in lines:

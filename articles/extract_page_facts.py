@@ -126,6 +126,14 @@ def strip_site_name(title, site_name=""):
     return title.strip()
 
 
+def headline_keys(facts):
+    """Every form of the headline the page gives, for dropping its repeats in the text."""
+    forms = [facts.headline, facts.og_title, facts.title_tag, *facts.headings[:1]]
+    forms += [strip_site_name(facts.og_title, facts.site_name)]
+    forms += [strip_site_name(facts.title_tag, facts.site_name)]
+    return {normal(form) for form in forms} - {""}
+
+
 def choose_title(facts, fallback=""):
     """The headline most of the page's own signals agree on.
 

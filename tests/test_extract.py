@@ -293,3 +293,17 @@ def test_labelled_links_to_other_stories_are_dropped():
     assert "Storm closes the port" not in text
     assert "Harbour master warns" not in text
     assert "read the council minutes" in text
+
+
+def test_other_forms_of_the_headline_and_page_addresses_are_dropped():
+    """An og:title repeated in the text, the page's own URL and a bare image URL go."""
+    head = '<meta property="og:title" content="Bridge vote: council says yes">'
+    body = (
+        "<p>Bridge vote: council says yes</p>"
+        "<p>https://news.example/2024/bridge-vote</p>"
+        "<p>https://cdn.example/img/bridge.jpg</p>"
+    )
+    text = extract_page(article_page(body, head), "https://news.example/2024/bridge-vote").text
+    assert "Paragraph 6 of the story" in text
+    assert "council says yes" not in text
+    assert "example" not in text
