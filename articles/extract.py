@@ -20,7 +20,7 @@ from .extract_clean import (
     strip_links,
 )
 from .extract_page_facts import choose_title, headline_keys, normal, read_page_facts
-from .extract_split import add_split_pieces
+from .extract_scope import add_split_pieces, drop_other_articles
 from .fetch import FetchError, fetch
 from .ingest import tags_named
 from .models import MAX_EXTRACTION_ATTEMPTS, Article
@@ -88,6 +88,7 @@ def extract_page(html, url=""):
     text = xmltotxt(document.body, include_formatting=False)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     lines = add_split_pieces(tree, lines)
+    lines = drop_other_articles(tree, lines, title)
     drop = linked_blocks(tree) | headline_keys(facts) | {normal(url)}
     lines = clean_lines(lines, title, drop)
     text = "\n".join(lines)

@@ -246,7 +246,7 @@ def test_pieces_of_a_split_body_are_put_back_in_page_order():
     """Sibling containers of the body's class hold the rest of the article."""
     from trafilatura.utils import load_html
 
-    from articles.extract_split import add_split_pieces
+    from articles.extract_scope import add_split_pieces
 
     said = {
         "one": "The council met on Tuesday evening to vote on the new bridge.",
@@ -307,3 +307,22 @@ def test_other_forms_of_the_headline_and_page_addresses_are_dropped():
     assert "Paragraph 6 of the story" in text
     assert "council says yes" not in text
     assert "example" not in text
+
+
+def test_posts_listed_after_the_article_are_dropped():
+    """Text from another <article> than the headline's is a neighbouring post."""
+    from trafilatura.utils import load_html
+
+    from articles.extract_scope import drop_other_articles
+
+    ours = "The council met on Tuesday evening to vote on the new bridge."
+    other = "A different post about the summer fair and its record crowds."
+    html = (
+        f"<html><body><article><h1>Council approves the bridge</h1><p>{ours}</p></article>"
+        f"<div><h2>More posts</h2><article><h2>Summer fair</h2><p>{other}</p></article>"
+        "</div></body></html>"
+    )
+    tree = load_html(html)
+    assert drop_other_articles(tree, [ours, other], "Council approves the bridge") == [ours]
+    # A page that puts only its header in an <article> keeps its text.
+    assert drop_other_articles(tree, [other], "Council approves the bridge") == [other]

@@ -1,13 +1,16 @@
-"""Bring back the rest of an article body that the page splits into pieces.
+"""Which parts of the page are the article: its split pieces, not its neighbours.
 
 Many pages cut the body into sibling containers of one class, with ads or
-embeds between them; the extractor often keeps only the first piece.
+embeds between them; the extractor often keeps only the first piece. Others
+list more posts after the article, each its own <article>, and the
+extractor takes them along.
 """
 
 from collections import Counter
 
-from .extract_page_facts import squash
+from .extract_page_facts import normal, squash
 
+TEXT_BLOCKS = ("p", "li", "h2", "h3", "h4", "h5", "h6", "blockquote")
 MIN_CHARS = 40
 COVERED_SHARE = 0.5
 SHINGLE = 4
@@ -60,3 +63,40 @@ def add_split_pieces(tree, lines):
         merged.append(line)
         merged.extend(inserts.get(number, []))
     return merged
+
+
+def drop_other_articles(tree, lines, title):
+    """The lines without those that come from another <article> than the headline's.
+
+    Only when the headline's own <article> holds some of the text: a page
+    may put just its header in an <article>.
+    """
+    if tree is None or not title or len(tree.xpath("//article")) < 2:
+        return lines
+    key = normal(title)
+    home = next(
+        (
+            article
+            for heading in tree.iter("h1")
+            if normal(heading.text_content()) == key
+            for article in heading.iterancestors("article")
+        ),
+        None,
+    )
+    if home is None:
+        return lines
+    around = {home, *home.iterancestors("article")}
+    where = {squash(line): number for number, line in enumerate(lines)}
+    ours, theirs = False, set()
+    for block in tree.iter(*TEXT_BLOCKS):
+        number = where.get(squash(block.text_content()))
+        if number is None:
+            continue
+        article = next(block.iterancestors("article"), None)
+        if article is home:
+            ours = True
+        elif article is not None and article not in around:
+            theirs.add(number)
+    if not ours or not theirs:
+        return lines
+    return [line for number, line in enumerate(lines) if number not in theirs]
