@@ -41,6 +41,15 @@ LINKED_BLOCKS = etree.XPath(
     " or self::h4 or self::h5 or self::h6]"
 )
 STAMP_LINE = re.compile(r"^[\d\s:./,T+\-Z()]+$")
+# Short lines only: a dateline, a picture credit or a call to join in.
+SHORT_CHROME_LINE = re.compile(
+    r"^((last )?(updated|published|posted|modified)\b.*\d.*"
+    r"|.{0,40}?\d+ (seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?) ago"
+    r"|(photo|photograph|picture|image|foto|фото|bild|credit|source|quelle)s?( credit)?\s*:.*"
+    r"|join (us|our|the) .*|tell us what you think.*|(like|enjoy(ed)?) this (story|article)\?.*)$",
+    re.I,
+)
+SHORT_CHROME_WORDS = 10
 IMAGE_URL_LINE = re.compile(r"^https?://\S+\.(jpe?g|png|gif|webp)(\?\S*)?$", re.I)
 LIST_LINK_SHARE = 0.5
 LINKY_ITEM_SHARE = 0.3
@@ -121,6 +130,8 @@ def is_chrome_line(line):
         or PROMPT_START.match(plain)
         or STAMP_LINE.match(plain)
         or IMAGE_URL_LINE.match(plain)
+        or TEASER_LABEL.match(plain.rstrip(".:…! "))
+        or len(plain.split()) <= SHORT_CHROME_WORDS and SHORT_CHROME_LINE.match(plain)
     )
 
 
