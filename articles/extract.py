@@ -98,7 +98,7 @@ def extract_page(html, url=""):
         language = match.group(1).decode("ascii").lower() if match else ""
     return Extraction(
         title=title,
-        author=plain_text(document.author or "", 300),
+        author=plain_text(document.author or "; ".join(facts.authors), 300),
         # The page's own JSON-LD datePublished beats dates guessed from the text.
         published_at=parse_date(facts.date_published) or parse_date(document.date),
         lead_image_url=safe_url(document.image or ""),

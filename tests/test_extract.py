@@ -331,3 +331,11 @@ def test_posts_listed_after_the_article_are_dropped():
     assert drop_other_articles(tree, [ours, other], "Council approves the bridge") == [ours]
     # A page that puts only its header in an <article> keeps its text.
     assert drop_other_articles(tree, [other], "Council approves the bridge") == [other]
+
+
+def test_json_ld_author_fills_in_when_the_page_names_no_person():
+    head = (
+        '<script type="application/ld+json">{"@type": "NewsArticle", '
+        '"author": {"@type": "Organization", "name": "Town Crier Desk"}}</script>'
+    )
+    assert extract_page(article_page("", head)).author == "Town Crier Desk"
