@@ -36,6 +36,7 @@ TEASER_LABEL = re.compile(
 TEASER_TAG = re.compile(r"\[[^\]]{1,20}\]")
 TEASER_LINK_SHARE = 0.75
 TEASER_MIN_WORDS = 3
+SHOUTED_LINK_SHARE = 0.9
 LINKED_BLOCKS = etree.XPath(
     "//a//*[self::p or self::div or self::li or self::h1 or self::h2 or self::h3"
     " or self::h4 or self::h5 or self::h6]"
@@ -97,13 +98,19 @@ def prune_link_lists(body):
 
 
 def is_link_teaser(block):
-    """A paragraph that is a link to another story behind a label or tag."""
+    """A paragraph that is a link to another story behind a label or tag.
+
+    A link shouted in capitals on its own line is one too: a promo.
+    """
     linked = ["".join(ref.itertext()) for ref in block.iter("ref")]
     if len(" ".join(linked).split()) < TEASER_MIN_WORDS:
         return False
-    if link_share(block) < TEASER_LINK_SHARE:
+    share = link_share(block)
+    if share < TEASER_LINK_SHARE:
         return False
     rest = "".join(block.itertext())
+    if share >= SHOUTED_LINK_SHARE and rest.isupper():
+        return True
     for text in linked:
         rest = rest.replace(text, " ", 1)
     rest, tags = TEASER_TAG.subn(" ", rest)

@@ -291,12 +291,14 @@ def test_labelled_links_to_other_stories_are_dropped():
     body = (
         '<p><strong>READ MORE:</strong> <a href="/a">Storm closes the port for a week</a></p>'
         '<p><a href="/b">Harbour master warns of more gales</a> [VIDEO]</p>'
+        '<p><a href="/d">FERRY CREWS STRIKE OVER NEW ROTA</a></p>'
         '<p>Pro tip: <a href="/c">read the council minutes for the full vote count</a>, '
         "they are online since Monday.</p>"
     )
     text = extract_page(article_page(body)).text
     assert "Storm closes the port" not in text
     assert "Harbour master warns" not in text
+    assert "FERRY CREWS" not in text
     assert "read the council minutes" in text
 
 
