@@ -292,6 +292,7 @@ def test_labelled_links_to_other_stories_are_dropped():
         '<p><strong>READ MORE:</strong> <a href="/a">Storm closes the port for a week</a></p>'
         '<p><a href="/b">Harbour master warns of more gales</a> [VIDEO]</p>'
         '<p><a href="/d">FERRY CREWS STRIKE OVER NEW ROTA</a></p>'
+        "<p>The works are expected to take two years and cost four million pounds.</p>"
         '<p>Pro tip: <a href="/c">read the council minutes for the full vote count</a>, '
         "they are online since Monday.</p>"
     )
@@ -299,6 +300,7 @@ def test_labelled_links_to_other_stories_are_dropped():
     assert "Storm closes the port" not in text
     assert "Harbour master warns" not in text
     assert "FERRY CREWS" not in text
+    assert "four million pounds" in text
     assert "read the council minutes" in text
 
 
