@@ -51,6 +51,8 @@ SHORT_CHROME_LINE = re.compile(
     re.I,
 )
 SHORT_CHROME_WORDS = 10
+# A year and a clock time on one short line is a dateline in any language.
+DATELINE = re.compile(r"^(?=.*\b(19|20)\d\d\b)(?=.*\b\d{1,2}[:h]\d\d\b)")
 IMAGE_URL_LINE = re.compile(r"^https?://\S+\.(jpe?g|png|gif|webp)(\?\S*)?$", re.I)
 LIST_LINK_SHARE = 0.5
 LINKY_ITEM_SHARE = 0.3
@@ -138,7 +140,8 @@ def is_chrome_line(line):
         or STAMP_LINE.match(plain)
         or IMAGE_URL_LINE.match(plain)
         or TEASER_LABEL.match(plain.rstrip(".:…! "))
-        or len(plain.split()) <= SHORT_CHROME_WORDS and SHORT_CHROME_LINE.match(plain)
+        or len(plain.split()) <= SHORT_CHROME_WORDS
+        and (SHORT_CHROME_LINE.match(plain) or DATELINE.match(plain))
     )
 
 

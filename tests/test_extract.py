@@ -121,6 +121,7 @@ def test_prompts_stamps_and_repeated_paragraphs_are_dropped():
         "Sign up for our daily newsletter and get the news first",
         "2019-11-19T08:57:40+01:00",
         "Updated at 1:23 p.m.",
+        "sexta-feira, 22 de outubro de 2010 às 20:13",
         "Jane Doe5 hours ago",
         "Photo: AFP",
         "You may also like...",
