@@ -46,7 +46,7 @@ def add_split_pieces(tree, lines):
     kinds = {(element.tag, element.get("class")) for element in anchors}
     if not kinds:
         return lines
-    known = shingles(" ".join(lines))
+    known = None
     inserts, last = {}, None
     for element in tree.iter():
         if element in anchors:
@@ -54,7 +54,10 @@ def add_split_pieces(tree, lines):
         elif last is not None and (element.tag, element.get("class")) in kinds:
             for paragraph in element.iterchildren("p"):
                 text = squash(paragraph.text_content())
-                if len(text) >= MIN_CHARS and text not in where and not covered(text, known):
+                if len(text) < MIN_CHARS or text in where:
+                    continue
+                known = known or shingles(" ".join(lines))
+                if not covered(text, known):
                     inserts.setdefault(last, []).append(text)
     if not inserts:
         return lines
