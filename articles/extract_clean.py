@@ -41,6 +41,7 @@ LINKED_BLOCKS = etree.XPath(
     "//a//*[self::p or self::div or self::li or self::h1 or self::h2 or self::h3"
     " or self::h4 or self::h5 or self::h6]"
 )
+MAX_LINKED_SHARE = 0.5
 STAMP_LINE = re.compile(r"^[\d\s:./,T+\-Z()]+$")
 # Short lines only: a dateline, a picture credit or a call to join in.
 SHORT_CHROME_LINE = re.compile(
@@ -145,15 +146,18 @@ def is_chrome_line(line):
     )
 
 
-def linked_blocks(tree):
+def linked_blocks(tree, lines):
     """Texts of the blocks a page wraps in a link: teaser cards, never the article.
 
     A card's excerpt inside <a> loses its link in extraction, so it is
-    recognised by its text.
+    recognised by its text. An unclosed <a> can swallow the whole article:
+    when the cards would be most of the text, none are.
     """
     if tree is None:
         return set()
-    return {normal(block.text_content()) for block in LINKED_BLOCKS(tree)} - {""}
+    keys = {normal(block.text_content()) for block in LINKED_BLOCKS(tree)} - {""}
+    linked = sum(len(line) for line in lines if normal(line) in keys)
+    return keys if linked < MAX_LINKED_SHARE * sum(map(len, lines)) else set()
 
 
 def clean_lines(lines, title="", teasers=frozenset()):

@@ -344,3 +344,8 @@ def test_json_ld_author_fills_in_when_the_page_names_no_person():
         '"author": {"@type": "Organization", "name": "Town Crier Desk"}}</script>'
     )
     assert extract_page(article_page("", head)).author == "Town Crier Desk"
+
+
+def test_an_unclosed_link_does_not_swallow_the_article():
+    page = article_page("").replace("<article>", '<article><a href="/">Home')
+    assert "Paragraph 6 of the story" in extract_page(page).text
