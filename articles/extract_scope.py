@@ -11,6 +11,7 @@ from collections import Counter
 from .extract_page_facts import normal, squash
 
 TEXT_BLOCKS = ("p", "li", "h2", "h3", "h4", "h5", "h6", "blockquote")
+ASIDE_TAGS = {"aside", "footer", "nav", "form"}
 MIN_CHARS = 40
 COVERED_SHARE = 0.5
 SHINGLE = 4
@@ -24,6 +25,17 @@ def shingles(text):
 def covered(text, known):
     own = shingles(text)
     return sum(min(count, known[key]) for key, count in own.items()) >= COVERED_SHARE * sum(own.values())
+
+
+def is_aside(element):
+    """Inside page furniture or comments, which share the body's classes on some sites."""
+    for ancestor in element.iterancestors():
+        if ancestor.tag in ASIDE_TAGS:
+            return True
+        names = f"{ancestor.get('class', '')} {ancestor.get('id', '')}".lower()
+        if "comment" in names:
+            return True
+    return False
 
 
 def add_split_pieces(tree, lines):
@@ -51,7 +63,11 @@ def add_split_pieces(tree, lines):
     for element in tree.iter():
         if element in anchors:
             last = max(anchors[element], last if last is not None else -1)
-        elif last is not None and (element.tag, element.get("class")) in kinds:
+        elif (
+            last is not None
+            and (element.tag, element.get("class")) in kinds
+            and not is_aside(element)
+        ):
             for paragraph in element.iterchildren("p"):
                 text = squash(paragraph.text_content())
                 if len(text) < MIN_CHARS or text in where:

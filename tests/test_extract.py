@@ -268,7 +268,9 @@ def test_pieces_of_a_split_body_are_put_back_in_page_order():
         '<html><body><div class="teaser"><p>A teaser before the story with enough words.</p></div>'
         f'<div class="story-body"><p>{para("one")}</p></div><div class="ad">Advertisement</div>'
         f'<div class="story-body"><p>{para("two")}</p><p>{para("three")}</p></div>'
-        f'<div class="story-body"><p>{para("four")}</p></div></body></html>'
+        f'<div class="story-body"><p>{para("four")}</p></div>'
+        '<section id="comments"><div class="story-body"><p>A reader comment that happens to '
+        "share the class of the story body.</p></div></section></body></html>"
     )
     lines = [para("one"), para("four")]
     assert add_split_pieces(load_html(html), lines) == [
