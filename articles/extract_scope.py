@@ -9,10 +9,13 @@ extractor takes them along.
 from collections import Counter
 
 from .extract_page_facts import normal, squash
+from .sanitize import plain_text
 
 TEXT_BLOCKS = ("p", "li", "h2", "h3", "h4", "h5", "h6", "blockquote")
 ASIDE_TAGS = {"aside", "footer", "nav", "form"}
 MIN_CHARS = 40
+VISIBLE_SHARE = 0.8
+VISIBLE_TEXT = "//body//text()[not(ancestor::script) and not(ancestor::style)]"
 COVERED_SHARE = 0.5
 SHINGLE = 4
 
@@ -22,9 +25,9 @@ def shingles(text):
     return Counter(tuple(words[i : i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1)))
 
 
-def covered(text, known):
+def covered(text, known, share=COVERED_SHARE):
     own = shingles(text)
-    return sum(min(count, known[key]) for key, count in own.items()) >= COVERED_SHARE * sum(own.values())
+    return sum(min(count, known[key]) for key, count in own.items()) >= share * sum(own.values())
 
 
 def is_aside(element):
@@ -119,3 +122,17 @@ def drop_other_articles(tree, lines, title):
     if not ours or not theirs:
         return lines
     return [line for number, line in enumerate(lines) if number not in theirs]
+
+
+def visible_json_ld_body(tree, body):
+    """The JSON-LD articleBody as lines when the page shows most of it, else [].
+
+    For when the extractor misses the text: a body that is not on the page
+    (a teaser, another language, a stale copy) is not taken.
+    """
+    if tree is None or not body:
+        return []
+    lines = [plain_text(line) for line in body.splitlines()]
+    lines = [line for line in lines if line]
+    visible = shingles(" ".join(tree.xpath(VISIBLE_TEXT)))
+    return lines if covered(" ".join(lines), visible, VISIBLE_SHARE) else []

@@ -351,3 +351,21 @@ def test_json_ld_author_fills_in_when_the_page_names_no_person():
 def test_an_unclosed_link_does_not_swallow_the_article():
     page = article_page("").replace("<article>", '<article><a href="/">Home')
     assert "Paragraph 6 of the story" in extract_page(page).text
+
+
+def test_json_ld_body_is_taken_only_when_the_page_shows_it():
+    from trafilatura.utils import load_html
+
+    from articles.extract_scope import visible_json_ld_body
+
+    said = (
+        "The council met on Tuesday evening to vote on the new bridge over the river.\n"
+        "After two hours of debate the motion passed by <b>seven votes to two</b>."
+    )
+    shown = "".join(f"<span>{line}</span>" for line in said.splitlines())
+    tree = load_html(f"<html><body><div>{shown}</div><script>var x = 1;</script></body></html>")
+    assert visible_json_ld_body(tree, said) == [
+        "The council met on Tuesday evening to vote on the new bridge over the river.",
+        "After two hours of debate the motion passed by seven votes to two.",
+    ]
+    assert visible_json_ld_body(tree, "A different text the page never shows. " * 5) == []
