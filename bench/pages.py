@@ -91,6 +91,7 @@ def fill(count, rng):
         [Story(first_published_at=now, updated_at=now, source_count=3, article_count=3)
          for _ in range(len(ids) // 3)]
     )
+    print("  stories and search vectors", file=sys.stderr)
     with connection.cursor() as cursor:
         # Every three consecutive articles form a story, led by the first.
         cursor.execute(
@@ -99,8 +100,9 @@ def fill(count, rng):
             " WHERE (a.id - %s) / 3 + 1 = s.n", [ids[0]],
         )
         cursor.execute(
-            "UPDATE articles_story s SET lead_article_id = (SELECT min(id) FROM articles_article"
-            " WHERE story_id = s.id)"
+            "UPDATE articles_story s SET lead_article_id = m.id FROM ("
+            " SELECT story_id, min(id) AS id FROM articles_article"
+            " WHERE story_id IS NOT NULL GROUP BY story_id) m WHERE m.story_id = s.id"
         )
         cursor.execute(
             "UPDATE articles_article SET search_vector ="
@@ -108,6 +110,7 @@ def fill(count, rng):
             " setweight(to_tsvector('english', summary), 'B') ||"
             " setweight(to_tsvector('english', body_text), 'C')"
         )
+    print("  related links and comments", file=sys.stderr)
     links = []
     for position, pk in enumerate(ids):
         for offset in range(1, 7):
