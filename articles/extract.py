@@ -20,7 +20,7 @@ from .extract_clean import (
     strip_links,
 )
 from .extract_page_facts import choose_title, headline_keys, normal, read_page_facts
-from .extract_scope import add_split_pieces, drop_other_articles, visible_json_ld_body
+from .extract_scope import add_split_pieces, drop_other_articles, json_ld_stand_in
 from .fetch import FetchError, fetch
 from .ingest import tags_named
 from .models import MAX_EXTRACTION_ATTEMPTS, Article
@@ -91,8 +91,7 @@ def extract_page(html, url=""):
     lines = drop_other_articles(tree, lines, title)
     drop = linked_blocks(tree, lines) | headline_keys(facts) | {normal(url)}
     lines = clean_lines(lines, title, drop)
-    if len(" ".join(lines).split()) < MIN_WORDS:
-        lines = visible_json_ld_body(tree, facts.article_body) or lines
+    lines = json_ld_stand_in(tree, lines, facts.article_body)
     text = "\n".join(lines)
     language = document.language or ""
     if not language:

@@ -14,6 +14,7 @@ from .sanitize import plain_text
 TEXT_BLOCKS = ("p", "li", "h2", "h3", "h4", "h5", "h6", "blockquote")
 ASIDE_TAGS = {"aside", "footer", "nav", "form"}
 MIN_CHARS = 40
+SHORT_TEXT_CHARS = 250
 VISIBLE_SHARE = 0.8
 VISIBLE_TEXT = "//body//text()[not(ancestor::script) and not(ancestor::style)]"
 COVERED_SHARE = 0.5
@@ -122,6 +123,16 @@ def drop_other_articles(tree, lines, title):
     if not ours or not theirs:
         return lines
     return [line for number, line in enumerate(lines) if number not in theirs]
+
+
+def json_ld_stand_in(tree, lines, body):
+    """The lines, or the page's JSON-LD articleBody when they are short and it is shown.
+
+    Short in characters, not words: Chinese or Japanese text has few spaces.
+    """
+    if len(" ".join(lines)) >= SHORT_TEXT_CHARS:
+        return lines
+    return visible_json_ld_body(tree, body) or lines
 
 
 def visible_json_ld_body(tree, body):

@@ -369,3 +369,8 @@ def test_json_ld_body_is_taken_only_when_the_page_shows_it():
         "After two hours of debate the motion passed by seven votes to two.",
     ]
     assert visible_json_ld_body(tree, "A different text the page never shows. " * 5) == []
+    from articles.extract_scope import json_ld_stand_in
+
+    assert json_ld_stand_in(tree, ["Menu"], said)[0].startswith("The council met")
+    long_enough = ["The council met on Tuesday evening. " * 10]
+    assert json_ld_stand_in(tree, long_enough, said) == long_enough
