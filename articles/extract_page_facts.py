@@ -37,10 +37,10 @@ def normal(text):
     return re.sub(r"\W+", " ", text).strip()
 
 
-def read_page_facts(html):
+def read_page_facts(page):
     """The facts of a page's HTML (bytes, str or an already parsed tree)."""
     facts = PageFacts()
-    tree = load_html(html)
+    tree = load_html(page)
     if tree is None:
         return facts
     titles = tree.xpath("//head/title/text() | //title/text()")
@@ -127,7 +127,7 @@ def strip_site_name(title, site_name=""):
 
 
 def headline_keys(facts):
-    """Every form of the headline the page gives, for dropping its repeats in the text."""
+    """Every form of the headline the page gives, to drop its repeats in the text."""
     forms = [facts.headline, facts.og_title, facts.title_tag, *facts.headings[:1]]
     forms += [strip_site_name(facts.og_title, facts.site_name)]
     forms += [strip_site_name(facts.title_tag, facts.site_name)]
@@ -138,11 +138,12 @@ def choose_title(facts, fallback=""):
     """The headline most of the page's own signals agree on.
 
     The first <h1>, JSON-LD headline, og:title and <title> (the last two
-    without the site's name) are the candidates, the visible one first. Each signal votes for a candidate it
-    equals or, for og:title and <title>, mostly consists of: "Section: X |
-    Site" backs X however it is decorated. The most backed wins, earlier ones
-    on ties; a SEO <title> or social og:title that differs stays outvoted.
-    The fallback (trafilatura's, itself read from these tags) only fills in.
+    without the site's name) are the candidates, the visible one first.
+    Each signal votes for a candidate it equals or, for og:title and
+    <title>, mostly consists of: "Section: X | Site" backs X however it is
+    decorated. The most backed wins, earlier ones on ties; a SEO <title> or
+    social og:title that differs stays outvoted. The fallback (trafilatura's,
+    itself read from these tags) only fills in.
     """
     decorated = [facts.og_title, facts.title_tag]
     candidates = [

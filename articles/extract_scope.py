@@ -23,16 +23,19 @@ SHINGLE = 4
 
 def shingles(text):
     words = text.split()
-    return Counter(tuple(words[i : i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1)))
+    starts = range(max(1, len(words) - SHINGLE + 1))
+    return Counter(tuple(words[i : i + SHINGLE]) for i in starts)
 
 
 def covered(text, known, share=COVERED_SHARE):
+    """Whether most of text's word windows are already in known."""
     own = shingles(text)
-    return sum(min(count, known[key]) for key, count in own.items()) >= share * sum(own.values())
+    found = sum(min(count, known[key]) for key, count in own.items())
+    return found >= share * sum(own.values())
 
 
 def is_aside(element):
-    """Inside page furniture or comments, which share the body's classes on some sites."""
+    """Inside furniture or comments, which share the body's classes on some sites."""
     for ancestor in element.iterancestors():
         if ancestor.tag in ASIDE_TAGS:
             return True

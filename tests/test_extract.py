@@ -233,7 +233,10 @@ def test_visible_headline_wins_a_tie_and_entities_are_decoded():
         headline="Mayor hails SEO headline",
     )
     assert choose_title(facts) == "Council approves the bridge"
-    head = '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "A &#8216;new&#8217; bridge"}</script>'
+    head = (
+        '<script type="application/ld+json">{"@type": "NewsArticle", '
+        '"headline": "A &#8216;new&#8217; bridge"}</script>'
+    )
     page = article_page("", head).replace("<h1>Council approves the bridge</h1>", "")
     assert extract_page(page).title == "A ‘new’ bridge"
 
