@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from trafilatura import bare_extraction
@@ -22,10 +23,12 @@ from .extract_clean import (
 from .extract_page_facts import choose_title, headline_keys, normal, read_page_facts
 from .extract_scope import add_split_pieces, drop_other_articles, json_ld_stand_in
 from .fetch import FetchError, fetch
-from .ingest import tags_named
+from .ingest import add_tags
 from .models import MAX_EXTRACTION_ATTEMPTS, Article
 from .sanitize import clean_html, paragraphs_to_html, plain_text, safe_url
+from .search import search_vector_of
 from .summary import key_points
+from .text import text_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +143,14 @@ def claim_article(article_id, now=None):
             extraction_attempts=F("extraction_attempts") + 1,
         )
     )
-    return Article.objects.select_related("source").get(pk=article_id) if won else None
+    if not won:
+        return None
+    # The columns extraction replaces are not read.
+    return (
+        Article.objects.select_related("source")
+        .defer("body_html", "body_text", "terms", "search_vector")
+        .get(pk=article_id)
+    )
 
 
 def extract_article(article_id, force=False):
@@ -206,11 +216,24 @@ def apply_extraction(article, extraction, problem):
         article.published_at = min(extraction.published_at, now)
     article.word_count = len(article.body_text.split())
     article.key_points = key_points(article.body_text)
-    if extraction.tags and not article.tags.exists():
-        article.tags.set(tags_named(extraction.tags))
+    article.fingerprint = text_fingerprint(article.body_text)
     article.extracted_at = now
     article.claimed_until = None
     article.state = Article.State.READY if article.body_text else Article.State.FAILED
     if not article.body_text:
         article.state_reason = problem or "No text found on the page or in the feed."
-    article.save()
+    # Computed by the database in the same UPDATE as the text it indexes.
+    article.search_vector = search_vector_of(article)
+    # One transaction, and only the columns extraction owns: an editor may
+    # hide or feature the article meanwhile.
+    with transaction.atomic():
+        if extraction.tags and not article.tags.exists():
+            add_tags([(article.pk, extraction.tags)])
+        article.save(
+            update_fields=[
+                "body_html", "body_text", "state_reason", "author", "lead_image_url",
+                "language", "summary", "published_at", "word_count", "key_points",
+                "fingerprint", "extracted_at", "claimed_until", "state", "search_vector",
+            ]
+        )
+    del article.search_vector  # an expression until read back from the database

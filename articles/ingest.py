@@ -9,13 +9,15 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import feedparser
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.db.models import Q
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 from django.utils.text import slugify
 
 from . import schedule
 from .fetch import FetchError, fetch
-from .models import Article, FetchLog, Source, Tag, url_hash
+from .models import Article, FetchLog, Source, Tag, make_article_slug, url_hash
 from .sanitize import clean_html, plain_text, safe_url
 
 logger = logging.getLogger(__name__)
@@ -176,60 +178,123 @@ def normalise_entry(item, base_url):
 
 
 def upsert_entries(source, entries, now=None):
-    """Store entries as articles; returns the ids of rows created by this call."""
+    """Store entries as articles; returns the ids of rows created by this call, in feed order.
+
+    A few statements per feed, whatever its length: one read of the rows
+    already stored, one insert of the new ones, a few for their tags.
+    """
     now = now or timezone.now()
-    created = []
+    fresh = {}  # guid -> (entry, canonical url, url hash); the first of duplicates wins
+    hashes = {}  # url hash -> guid
     for entry in entries:
         canonical = canonicalize_url(entry.url)
-        published_at = min(entry.published_at or now, now)
-        fields = {
-            "title": entry.title,
-            "url": entry.url,
-            "summary": entry.summary,
-            "feed_content_html": entry.content_html,
-        }
-        if entry.author:
-            fields["author"] = entry.author
-        existing = (
-            Article.objects.filter(source=source, guid=entry.guid)
-            | Article.objects.filter(source=source, url_hash=url_hash(canonical))
-        ).first()
-        if existing is not None:
-            changed = {k: v for k, v in fields.items() if getattr(existing, k) != v}
-            if changed:
-                Article.objects.filter(pk=existing.pk).update(**changed)
-            continue
-        article = Article(
+        key = url_hash(canonical)
+        if entry.guid not in fresh and key not in hashes:
+            fresh[entry.guid] = (entry, canonical, key)
+            hashes[key] = entry.guid
+    stored = (
+        Article.objects.filter(source=source)
+        .filter(Q(guid__in=list(fresh)) | Q(url_hash__in=list(hashes)))
+        .only("guid", "url_hash", *EDITABLE_FIELDS)
+    )
+    for existing in stored:
+        guid = existing.guid if existing.guid in fresh else hashes.get(existing.url_hash)
+        if guid not in fresh:
+            continue  # matched by both guid and URL to entries already handled
+        entry = fresh.pop(guid)[0]
+        fields = editable_fields(entry)
+        changed = {name: value for name, value in fields.items() if getattr(existing, name) != value}
+        if changed:
+            # Feeds seldom edit an entry: one UPDATE each is fine.
+            Article.objects.filter(pk=existing.pk).update(**changed)
+    if not fresh:
+        return []
+    created = insert_new_articles(
+        Article(
             source=source,
             guid=entry.guid,
             canonical_url=canonical,
-            published_at=published_at,
+            url_hash=key,
+            slug=make_article_slug(entry.title, source.pk, entry.guid),
+            published_at=min(entry.published_at or now, now),
             discovered_at=now,
             lead_image_url=entry.image_url,
             language=source.language,
-            **fields,
+            **editable_fields(entry),
         )
-        try:
-            # A concurrent run of the same task may insert the row first; the
-            # unique constraints turn that race into a no-op.
-            with transaction.atomic():
-                article.save()
-        except IntegrityError:
-            continue
-        if entry.tags:
-            article.tags.set(tags_named(entry.tags))
-        created.append(article.pk)
-    return created
+        for entry, canonical, key in fresh.values()
+    )
+    links = [(pk, fresh[guid][0].tags) for pk, guid in created if fresh[guid][0].tags]
+    if links:
+        add_tags(links)
+    order = {guid: n for n, guid in enumerate(fresh)}
+    return [pk for pk, guid in sorted(created, key=lambda row: order[row[1]])]
+
+
+EDITABLE_FIELDS = ("title", "url", "summary", "feed_content_html", "author")
+
+
+def editable_fields(entry):
+    """What a feed may change about a stored entry; the first-seen date is kept."""
+    fields = {
+        "title": entry.title,
+        "url": entry.url,
+        "summary": entry.summary,
+        "feed_content_html": entry.content_html,
+    }
+    if entry.author:
+        fields["author"] = entry.author
+    return fields
+
+
+def insert_new_articles(articles):
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING: [(id, guid)] of the rows this call created.
+
+    A concurrent run of the same feed may insert a row first; the unique
+    constraints turn that race into a no-op, and only the winner gets the id
+    (and so enqueues the extraction). bulk_create(ignore_conflicts=True)
+    returns no ids, hence QuerySet._insert, which bulk_create itself uses.
+    """
+    fields = [field for field in Article._meta.concrete_fields if not field.primary_key]
+    rows = Article.objects._insert(
+        list(articles),
+        fields,
+        returning_fields=[Article._meta.pk, Article._meta.get_field("guid")],
+        on_conflict=OnConflict.IGNORE,
+    )
+    return [tuple(row) for row in rows if row]
+
+
+def tag_slug(name):
+    # Names in other scripts slugify to nothing: a hash keeps their URL ASCII.
+    return slugify(name)[:90] or "t-" + hashlib.sha1(name.encode()).hexdigest()[:10]
 
 
 def tags_named(names):
-    tags = []
+    """Tags for these names, created when missing: at most three statements."""
+    wanted = {}
     for name in names:
-        # Names in other scripts slugify to nothing: a hash keeps their URL ASCII.
-        slug = slugify(name)[:90] or "t-" + hashlib.sha1(name.encode()).hexdigest()[:10]
-        tag, _created = Tag.objects.get_or_create(slug=slug, defaults={"name": name[:100]})
-        tags.append(tag)
-    return tags
+        wanted.setdefault(tag_slug(name), name[:100])
+    found = {tag.slug: tag for tag in Tag.objects.filter(slug__in=list(wanted))}
+    missing = [Tag(slug=slug, name=name) for slug, name in wanted.items() if slug not in found]
+    if missing:
+        # A concurrent worker may create the same tag: keep whichever row won.
+        Tag.objects.bulk_create(missing, ignore_conflicts=True)
+        found.update(
+            (tag.slug, tag) for tag in Tag.objects.filter(slug__in=[tag.slug for tag in missing])
+        )
+    return [found[slug] for slug in wanted]
+
+
+def add_tags(links):
+    """Tag articles in one insert: `links` is [(article id, [names])]; stored pairs are kept."""
+    tags = {tag.slug: tag for tag in tags_named([name for _, names in links for name in names])}
+    through = Article.tags.through
+    pairs = {(article_id, tags[tag_slug(name)].pk) for article_id, names in links for name in names}
+    through.objects.bulk_create(
+        [through(article_id=article_id, tag_id=tag_id) for article_id, tag_id in sorted(pairs)],
+        ignore_conflicts=True,
+    )
 
 
 def ingest_source(source: Source, now=None):
@@ -237,19 +302,22 @@ def ingest_source(source: Source, now=None):
     now = now or timezone.now()
     started = time.monotonic()
     result = fetch_and_store(source, now)
-    FetchLog.objects.create(
-        source=source,
-        fetched_at=now,
-        outcome=result.status,
-        status=source.last_status,
-        new_articles=len(result.new_article_ids),
-        entries=result.entries,
-        duration_ms=int((time.monotonic() - started) * 1000),
-        error=result.error[:2000],
-    )
-    keep = FetchLog.objects.filter(source=source).values_list("pk", flat=True)[KEEP_LOGS:KEEP_LOGS + 1]
-    if keep:
-        FetchLog.objects.filter(source=source, pk__lte=keep[0]).delete()
+    with transaction.atomic():
+        FetchLog.objects.create(
+            source=source,
+            fetched_at=now,
+            outcome=result.status,
+            status=source.last_status,
+            new_articles=len(result.new_article_ids),
+            entries=result.entries,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            error=result.error[:2000],
+        )
+        keep = FetchLog.objects.filter(source=source).values_list("pk", flat=True)[
+            KEEP_LOGS : KEEP_LOGS + 1
+        ]
+        if keep:
+            FetchLog.objects.filter(source=source, pk__lte=keep[0]).delete()
     return result
 
 
@@ -285,13 +353,16 @@ def fetch_and_store(source, now):
         schedule.record_failure(source, parsed.problem[:500], status=response.status, now=now)
         return IngestResult(status="failed", error=parsed.problem)
 
-    created = upsert_entries(source, parsed.entries, now=now)
-    if not source.site_url and parsed.link:
-        source.site_url = parsed.link
-    source.etag = response.headers.get("etag", "")[:500]
-    source.last_modified = response.headers.get("last-modified", "")[:100]
-    schedule.record_success(
-        source, status=response.status, now=now, headers=response.headers,
-        ttl_minutes=parsed.ttl_minutes,
-    )
+    # One transaction per feed: its rows appear together, with the validators
+    # that say they were stored.
+    with transaction.atomic():
+        created = upsert_entries(source, parsed.entries, now=now)
+        if not source.site_url and parsed.link:
+            source.site_url = parsed.link
+        source.etag = response.headers.get("etag", "")[:500]
+        source.last_modified = response.headers.get("last-modified", "")[:100]
+        schedule.record_success(
+            source, status=response.status, now=now, headers=response.headers,
+            ttl_minutes=parsed.ttl_minutes,
+        )
     return IngestResult(status="ok", new_article_ids=created, entries=len(parsed.entries))

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -25,13 +25,30 @@ def uses_postgres():
     return connection.vendor == "postgresql"
 
 
+def weighted_vector(title, summary, body_text):
+    return (
+        SearchVector(title, weight="A", config=CONFIG)
+        + SearchVector(summary, weight="B", config=CONFIG)
+        + SearchVector(body_text, weight="C", config=CONFIG)
+    )
+
+
 def update_search_vector(article_id):
     if uses_postgres():
         Article.objects.filter(pk=article_id).update(
-            search_vector=SearchVector("title", weight="A", config=CONFIG)
-            + SearchVector("summary", weight="B", config=CONFIG)
-            + SearchVector("body_text", weight="C", config=CONFIG)
+            search_vector=weighted_vector("title", "summary", "body_text")
         )
+
+
+def search_vector_of(article):
+    """The vector of the article's text as it is about to be saved, or None off PostgreSQL.
+
+    Built from the values, not the columns: in an UPDATE the columns still
+    hold the old text, and a second UPDATE would write the row twice.
+    """
+    if not uses_postgres():
+        return None
+    return weighted_vector(Value(article.title), Value(article.summary), Value(article.body_text))
 
 
 def filtered(queryset, source=None, category=None, period=None):

@@ -130,3 +130,37 @@ def test_news_snapshot_feeds_parse_to_manifest_counts(local_server):
     assert [(name, want) for name, want, _got, _rows in tally] == [
         (name, got) for name, _want, got, _rows in tally
     ]
+
+
+def numbered_feed(count):
+    items = "".join(
+        f"<item><title>Story {n}</title><link>https://example.org/s/{n}</link>"
+        f"<guid>s-{n}</guid><category>Harbour</category><category>Topic {n % 3}</category></item>"
+        for n in range(count)
+    )
+    return f"<rss version='2.0'><channel><title>T</title>{items}</channel></rss>".encode()
+
+
+@pytest.mark.django_db
+def test_a_feed_is_stored_in_the_same_few_statements_whatever_its_length(
+    django_assert_num_queries,
+):
+    """One read, one insert, one read of the tags and one insert of the article-tag pairs."""
+    upsert_entries(make_source(), parse_feed(numbered_feed(3)).entries)  # the tags exist
+    for size in (5, 40):
+        source = make_source()
+        entries = parse_feed(numbered_feed(size)).entries
+        with django_assert_num_queries(4):
+            created = upsert_entries(source, entries)
+        assert len(created) == size
+        assert list(Article.objects.filter(source=source).order_by("pk").values_list("pk", flat=True)) == created
+    article = Article.objects.get(guid="s-4", source=source)
+    assert sorted(article.tags.values_list("name", flat=True)) == ["Harbour", "Topic 1"]
+
+
+@pytest.mark.django_db
+def test_entries_repeated_in_one_feed_make_one_row():
+    source = make_source()
+    entries = parse_feed(numbered_feed(3)).entries
+    created = upsert_entries(source, entries + parse_feed(numbered_feed(3)).entries)
+    assert len(created) == 3 and Article.objects.count() == 3
