@@ -8,6 +8,7 @@ Without --dir, runs both ../shared/corpus/extraction sets. Ends with a line a se
 """
 
 import argparse
+import difflib
 import gzip
 import json
 import os
@@ -74,6 +75,12 @@ def title_right(expected, got):
     return normal(expected) == normal(got)
 
 
+def title_close(expected, got):
+    """A lenient reading of "right": plain trafilatura scores 42/47 under it on
+    fundus, the figure the corpus README quotes (it scores 34/47 exact)."""
+    return difflib.SequenceMatcher(None, normal(expected), normal(got)).ratio() >= 0.8
+
+
 def author_right(expected, got):
     if not expected:
         return not got
@@ -107,7 +114,7 @@ def main():
     setup_django()
     from articles.extract import extract_page
 
-    lines = []
+    lines, notes = [], []
     for kind, folder in sets:
         pages = list(load_aeb(folder) if kind == "aeb" else load_fundus(folder))
         pairs, rows, speed = run(pages, extract_page)
@@ -128,8 +135,11 @@ def main():
                 for p, e in rows
             )
             line += f" title={titles}/{n} author={authors}/{n} date={dates}/{n}"
+            close = sum(title_close(p["title"], e.title) for p, e in rows)
+            notes.append(f"# {kind} titles exact after normalising: {titles}/{n}; "
+                         f"within 0.8 similarity (plain trafilatura: 42/47, the README figure): {close}/{n}")
         lines.append(line + f" pages_per_s={speed:.1f}")
-    print("\n".join(lines))
+    print("\n".join(notes + lines))
 
 
 if __name__ == "__main__":
