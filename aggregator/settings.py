@@ -162,7 +162,9 @@ else:
 # whose worker was killed is handed out again after `retry`; the article's own
 # claim lease (EXTRACTION_LEASE, longer than `timeout`) keeps that redelivery
 # from racing a live run. catch_up off: after downtime the poll runs once, not
-# once per missed minute.
+# once per missed minute. save_limit keeps the latest successful results for
+# the admin; the per-article tasks are enqueued with save=False, since pruning
+# to save_limit on every result kept the monitor busy.
 Q_CLUSTER = {
     "name": "aggregator",
     "workers": int(os.environ.get("Q_WORKERS", "2")),

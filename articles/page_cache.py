@@ -14,6 +14,10 @@ from django.http import HttpResponse
 from django.utils.cache import patch_cache_control, set_response_etag
 
 LIFETIME = 60
+# New articles bump the version at most this often per process: a burst of
+# extractions then costs a few bumps, not one shared-cache write each, and a
+# new article still shows within LIFETIME even when its own bump is skipped.
+NEW_CONTENT_BUMP_INTERVAL = 5.0
 VERSION_KEY = "page-cache-version"
 NEVER_CACHED = ("/admin/", "/accounts/", "/saved/", "/sw.js", "/healthz")
 
@@ -23,7 +27,7 @@ NEVER_CACHED = ("/admin/", "/accounts/", "/saved/", "/sw.js", "/healthz")
 # locmem). It is read at most once a second per process:
 # a cache hit then costs one round trip, and other processes see a bump
 # within a second.
-local_version = {"value": None, "read_at": 0.0}
+local_version = {"value": None, "read_at": 0.0, "new_content_bumped_at": None}
 
 
 def fresh_version():
@@ -52,6 +56,21 @@ def bump_content_version():
         shared.add(VERSION_KEY, fresh_version(), timeout=None)
         version = shared.get(VERSION_KEY)
     local_version.update(value=version, read_at=time.monotonic())
+
+
+def bump_content_version_for_new_article():
+    """Bump, unless this process did so for a new article in the last few seconds.
+
+    Moderation and comments call bump_content_version(): a hidden article must
+    leave the cache at once, while a new one may wait a few seconds.
+    """
+    now = time.monotonic()
+    bumped_at = local_version["new_content_bumped_at"]
+    if bumped_at is not None and now - bumped_at < NEW_CONTENT_BUMP_INTERVAL:
+        return False
+    bump_content_version()
+    local_version["new_content_bumped_at"] = now
+    return True
 
 
 def cacheable_request(request):

@@ -2,15 +2,15 @@
 
 from datetime import timedelta
 
+from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from .extract import extract_article
 from .ingest import ingest_source
 from .models import Article, Source
 from .page_cache import bump_content_version
+from .pipeline import extract_and_relate_article
 from .related import relate_article
-from .search import update_search_vector
 
 POLL_LEASE = timedelta(minutes=10)
 
@@ -30,22 +30,21 @@ def fetch_source_task(source_id):
     if source is None:
         return "gone"
     result = ingest_source(source)
-    for article_id in result.new_article_ids:
-        async_task("articles.tasks.extract_article_task", article_id, group="extract")
+    # On the ORM broker, one commit for the feed's whole batch of tasks.
+    with transaction.atomic():
+        for article_id in result.new_article_ids:
+            enqueue_extraction(article_id)
     return f"{result.status}: {len(result.new_article_ids)} new"
 
 
 def extract_article_task(article_id, force=False):
-    article = extract_article(article_id, force=force)
-    if article is not None and article.state == article.State.READY:
-        update_search_vector(article_id)
-        async_task("articles.tasks.relate_article_task", article_id, group="relate")
-    return article.state if article else "not claimed"
+    return extract_and_relate_article(article_id, force=force)
 
 
 def relate_article_task(article_id):
+    """Relate one article again by hand; the pipeline relates in extract_article_task."""
     related = relate_article(article_id)
-    bump_content_version()  # the new article and its links show at once
+    bump_content_version()  # its links show at once
     return len(related)
 
 
@@ -53,5 +52,12 @@ def retry_stalled_task():
     """Re-enqueue articles whose task was lost (worker killed, broker restart)."""
     stalled = list(Article.objects.stalled().values_list("pk", flat=True)[:500])
     for article_id in stalled:
-        async_task("articles.tasks.extract_article_task", article_id, group="extract")
+        enqueue_extraction(article_id)
     return len(stalled)
+
+
+def enqueue_extraction(article_id):
+    # save=False: one task per article is too many results to keep, and the
+    # article records its own outcome (state, state_reason, extracted_at).
+    # Failures are still saved.
+    async_task("articles.tasks.extract_article_task", article_id, group="extract", save=False)

@@ -53,3 +53,37 @@ def test_signed_in_pages_are_never_cached(client, django_user_model):
     assert "X-Page-Cache" not in response.headers
     assert "Sign out sam" in response.content.decode()
     assert "Sign out sam" not in Client().get("/").content.decode()
+
+
+def test_new_articles_bump_the_version_at_most_every_few_seconds(monkeypatch):
+    """A burst of new articles costs one bump; moderation always bumps."""
+    from articles import page_cache
+
+    clock = [1000.0]
+    monkeypatch.setattr(page_cache.time, "monotonic", lambda: clock[0])
+    monkeypatch.setitem(page_cache.local_version, "new_content_bumped_at", None)
+    start = page_cache.content_version()
+    assert page_cache.bump_content_version_for_new_article()
+    bumped = page_cache.content_version()
+    assert bumped > start
+    clock[0] += 1
+    assert not page_cache.bump_content_version_for_new_article()
+    assert page_cache.content_version() == bumped
+    page_cache.bump_content_version()  # moderation
+    assert page_cache.content_version() > bumped
+    clock[0] += page_cache.NEW_CONTENT_BUMP_INTERVAL
+    assert page_cache.bump_content_version_for_new_article()
+
+
+def test_new_article_from_the_extraction_task_shows_at_once(client, local_server, monkeypatch):
+    from articles import page_cache
+    from tests.factories import make_source
+    from tests.test_admin import serve_small_feed
+
+    monkeypatch.setitem(page_cache.local_version, "new_content_bumped_at", None)
+    client.get("/")
+    source = make_source(feed_url=serve_small_feed(local_server, count=1))
+    tasks.fetch_source_task(source.pk)
+    article = source.articles.get()
+    assert tasks.extract_article_task(article.pk) == "ready"
+    assert article.title in client.get("/").content.decode()

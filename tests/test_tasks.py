@@ -11,7 +11,7 @@ from tests.test_admin import serve_small_feed
 
 @pytest.mark.django_db
 def test_poll_fetches_due_sources_then_extracts_and_relates(local_server, sync_tasks):
-    """poll -> fetch_source -> extract_article -> relate_article, each its own task."""
+    """poll -> fetch_source -> extract_article (which also relates), each its own task."""
     due = make_source(feed_url=serve_small_feed(local_server, count=3))
     make_source(next_fetch_at=timezone.now() + timedelta(hours=1))
     assert tasks.poll_sources_task() == 1
@@ -46,3 +46,77 @@ def test_stalled_articles_are_retried(local_server, sync_tasks):
     assert tasks.retry_stalled_task() == 1
     assert Article.objects.get().state == Article.State.READY
     assert tasks.retry_stalled_task() == 0
+
+
+def page_requests(server):
+    return [path for path, _headers in server.requests if path.startswith("/story-")]
+
+
+@pytest.mark.django_db
+def test_one_task_per_article_extracts_then_relates(local_server, sync_tasks):
+    """Text, key points, search vector, fingerprint, links and story, all from one task."""
+    source = make_source(feed_url=serve_small_feed(local_server, count=2))
+    tasks.fetch_source_task(source.pk)
+    first, second = Article.objects.order_by("pk")
+    assert {first.state, second.state} == {Article.State.READY}
+    for article in (first, second):
+        assert article.story_id and article.key_points and article.fingerprint
+        assert article.search_vector and "harbour" in article.search_vector
+    assert RelatedLink.objects.filter(from_article=first, to_article=second).exists()
+
+
+@pytest.mark.django_db
+def test_a_page_is_extracted_once_however_often_its_task_runs(local_server, sync_tasks):
+    source = make_source(feed_url=serve_small_feed(local_server, count=2))
+    tasks.fetch_source_task(source.pk)
+    for article in Article.objects.all():
+        assert tasks.extract_article_task(article.pk) == "not claimed"
+    tasks.retry_stalled_task()
+    assert sorted(page_requests(local_server)) == ["/story-0.html", "/story-1.html"]
+
+
+@pytest.mark.django_db
+def test_redelivered_task_relates_an_article_left_unrelated(local_server, monkeypatch):
+    """The worker died between extracting and relating: the redelivered task relates, once."""
+    from articles import pipeline
+
+    source = make_source(feed_url=serve_small_feed(local_server, count=1))
+    tasks.fetch_source_task(source.pk)
+    article = Article.objects.get()
+
+    def killed(article_id):
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(pipeline, "relate_article", killed)
+    with pytest.raises(SystemExit):
+        tasks.extract_article_task(article.pk)
+    monkeypatch.undo()
+    article.refresh_from_db()
+    assert article.state == Article.State.READY and article.story_id is None
+
+    assert tasks.extract_article_task(article.pk) == Article.State.READY
+    article.refresh_from_db()
+    assert article.story_id is not None
+    assert tasks.extract_article_task(article.pk) == "not claimed"
+    assert page_requests(local_server) == ["/story-0.html"]
+
+
+@pytest.mark.django_db
+def test_extraction_takes_seven_statements(local_server):
+    """Claim and read (2), the shared per-host fetch slot (4), one save with its search vector.
+
+    Relating is counted in test_related; robots.txt is read once per host.
+    """
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from articles.extract import extract_article
+
+    source = make_source(feed_url=serve_small_feed(local_server, count=3))
+    tasks.fetch_source_task(source.pk)
+    for n, article in enumerate(Article.objects.order_by("pk")):
+        with CaptureQueriesContext(connection) as context:
+            assert extract_article(article.pk).state == Article.State.READY
+        statements = [q["sql"] for q in context.captured_queries if "SAVEPOINT" not in q["sql"]]
+        if n:
+            assert len(statements) == 7, statements
