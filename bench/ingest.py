@@ -9,7 +9,9 @@ server; each page is served under several distinct URLs, so every URL is a disti
 For each worker count the database (DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/lede_ingest_bench) is dropped, recreated and migrated, a
 `manage.py qcluster` subprocess is started, one fetch_source_task is enqueued per source and
-the clock runs until the last article is ready and related (fetch -> extract -> relate).
+the clock runs until the last article is ready and related (fetch_source_task, then one
+extract_article_task per article, which extracts and then relates), as seen by polling the
+database every 0.1 s.
 Prints a header comment and one line per worker count:
     workers=N articles_per_s=0.0 raw_per_s=0.0 ratio=0.00 max_rss_mb=0
 raw_per_s is extract_page alone on one core over the same pages, measured in the same run just
@@ -372,7 +374,7 @@ def warm_up(workers):
 
 
 def run_pipeline(args, workers, pages, server, env, workdir):
-    from django.db.models import Count, Max
+    from django.db.models import Count
     from django_q.models import OrmQ, Task
     from django_q.tasks import async_task
 
@@ -403,7 +405,6 @@ def run_pipeline(args, workers, pages, server, env, workdir):
         stats_before = database_stats()
         log(f"  {args.articles} articles from {source_count} feeds, "
             f"{len({p['id'] for _, _, p in plan})} distinct pages; enqueueing")
-        wall_start = datetime.now(UTC)
         started = time.monotonic()
         for source in Source.objects.order_by("pk"):
             async_task("articles.tasks.fetch_source_task", source.pk, group="fetch")
@@ -429,17 +430,13 @@ def run_pipeline(args, workers, pages, server, env, workdir):
                     f"no progress in {STALL_SECONDS} s ({counts}, related={related}); "
                     f"cluster log: {log_path}"
                 )
-            time.sleep(0.2)
-        polled = time.monotonic() - started
-        # The monitor saves results after the workers finish and may lag behind them:
-        # read the last relate's stop time once every task has been acknowledged.
+            time.sleep(0.1)
+        # Per-article results are not saved (save=False), so the clock stops when the
+        # poll sees the last article related: at most 0.1 s late.
+        elapsed = time.monotonic() - started
         deadline = time.monotonic() + 60
         while OrmQ.objects.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        last_stopped = Task.objects.filter(
-            func="articles.tasks.relate_article_task", group="relate"
-        ).aggregate(last=Max("stopped"))["last"]
-        elapsed = (last_stopped - wall_start).total_seconds() if last_stopped else polled
+            time.sleep(0.2)  # every task acknowledged before the counters are read
         stats_after = database_stats()
         sampler.stop()
     finally:
@@ -459,8 +456,8 @@ def run_pipeline(args, workers, pages, server, env, workdir):
         after - before for after, before in zip(stats_after, stats_before)
     )
     cores = sampler.cpu_cores()
-    log(f"  done: ready+related={ready} failed={failed} copies={copies} in {elapsed:.1f} s "
-        f"(poll saw {polled:.1f} s); page requests={page_requests}")
+    log(f"  done: ready+related={ready} failed={failed} copies={copies} in {elapsed:.1f} s; "
+        f"page requests={page_requests}")
     log("  cores used: " + " ".join(f"{role}={used:.2f}" for role, used in sorted(cores.items()))
         + f" (machine {sampler.machine_cores:.2f} of {os.cpu_count()})")
     if cores["other"] > 0.2:
@@ -483,15 +480,15 @@ def run_pipeline(args, workers, pages, server, env, workdir):
     }
 
 
-def count_stage_queries(server, pages, copy):
-    """Queries and time per stage, run in this process on a few new URLs of already-seen pages."""
+def count_stage_queries(server, pages, copy, count=10):
+    """Queries and CPU per stage, in this process, on new URLs of already-seen pages (copies)."""
     from django.db import connection
 
-    from articles import tasks
+    from articles import pipeline, tasks
     from articles.models import Article, Source
     from tests.localserver import Route
 
-    items = [(f"/q/c{copy}/{page['id'][:16]}.html", page) for page in pages[:5]]
+    items = [(f"/q/c{copy}/{page['id'][:16]}.html", page) for page in pages[:count]]
     for path, page in items:
         server.routes[path] = Route(
             page["gzipped"], 200,
@@ -501,29 +498,42 @@ def count_stage_queries(server, pages, copy):
                       content_type="application/rss+xml")
     source = Source.objects.create(name=f"Query count {copy}", slug=f"query-count-{copy}",
                                    feed_url=feed)
-    counter = {"queries": 0}
+    queries, cpu = defaultdict(int), defaultdict(float)
+    stage = ["fetch"]
 
     def count(execute, sql, params, many, context):
-        counter["queries"] += 1
+        queries[stage[0]] += 1
         return execute(sql, params, many, context)
 
-    figures = {}
-    with connection.execute_wrapper(count):
-        started = time.perf_counter()
-        tasks.fetch_source_task(source.pk)
-        figures["fetch"] = (counter["queries"] / len(items),
-                            (time.perf_counter() - started) / len(items))
-        ids = list(Article.objects.filter(source=source).values_list("pk", flat=True))
-        for stage, function in (("extract", tasks.extract_article_task),
-                                ("relate", tasks.relate_article_task)):
-            counter["queries"], started = 0, time.perf_counter()
+    relate_article = pipeline.relate_article
+
+    def timed_relate(article_id):
+        stage[0], started = "relate", time.process_time()
+        try:
+            return relate_article(article_id)
+        finally:
+            spent = time.process_time() - started
+            cpu["relate"] += spent
+            cpu["extract"] -= spent
+            stage[0] = "extract"
+
+    pipeline.relate_article = timed_relate
+    try:
+        with connection.execute_wrapper(count):
+            started = time.process_time()
+            tasks.fetch_source_task(source.pk)
+            cpu["fetch"] = time.process_time() - started
+            ids = list(Article.objects.filter(source=source).values_list("pk", flat=True))
+            stage[0], started = "extract", time.process_time()
             for article_id in ids:
-                function(article_id)
-            figures[stage] = (counter["queries"] / len(ids),
-                              (time.perf_counter() - started) / len(ids))
-    log("  in-process per article (copies of seen pages; includes enqueueing the next task): "
-        + " ".join(f"{stage} queries={queries:.1f} ms={seconds * 1000:.0f}"
-                   for stage, (queries, seconds) in figures.items()))
+                tasks.extract_article_task(article_id)
+            cpu["extract"] += time.process_time() - started
+    finally:
+        pipeline.relate_article = relate_article
+    log("  in-process per article (copies of seen pages; the extract task relates too): "
+        + " ".join(f"{name} queries={queries[name] / len(ids):.1f} cpu_ms={cpu[name] / len(ids) * 1000:.0f}"
+                   for name in ("fetch", "extract", "relate"))
+        + f" total queries={sum(queries.values()) / len(ids):.1f}")
 
 
 # -- main --------------------------------------------------------------------------

@@ -68,12 +68,26 @@ def start_cluster(tmp_path, server, workers=2):
 
 
 def stop(process, sig=signal.SIGTERM):
+    """SIGTERM to the cluster's main process, which stops its children in order.
+
+    A SIGTERM to the whole group reaches the sentinel, pusher and monitor at once,
+    and django-q2 then waits for them until our 20 s run out. SIGKILL (a killed
+    worker) goes to the whole group; so do stragglers after a stop.
+    """
     try:
-        os.killpg(process.pid, sig)
-        process.wait(timeout=20)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
+        if sig == signal.SIGTERM:
+            process.send_signal(sig)
+            process.wait(timeout=20)
+        else:
+            os.killpg(process.pid, sig)
+            process.wait()
+    except subprocess.TimeoutExpired:
+        pass
+    try:
         os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    except ProcessLookupError:
+        pass
+    process.wait()
 
 
 def wait_for(condition, seconds, tmp_path):
