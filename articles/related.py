@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Case, Count, F, IntegerField, Max, Min, Q, Value, When, Window
+from django.db.models.functions import RowNumber
 
 from .models import Article, ArticleTerm, DocumentFrequency, RelatedLink, Story
 from .text import article_features, shingles, text_fingerprint
@@ -20,6 +21,10 @@ STORY_MIN_SCORE = 0.2
 # enough to join, so two events of the same kind stay apart.
 STORY_MIN_LINKAGE = 0.25
 STORY_MAX_MEMBERS = 30
+# After each article, its closest neighbours may move to a story whose
+# centroid now fits them better: early choices, made on little evidence,
+# get revised as an event's coverage grows.
+STORY_REVISIT = 10
 WINDOW = timedelta(days=7)
 VECTOR_TERMS = 120
 INDEX_TERMS = 30
@@ -28,7 +33,12 @@ MAX_CANDIDATES = 300
 # Names and figures count more than common words; word pairs a little.
 NAME_BOOST = 1.6
 PAIR_BOOST = 1.0
+FIGURES_WEIGHT = 0.3
+FIGURE_TERMS = 30
 SAME_SOURCE_FACTOR = 0.85
+# The story, judged on all its members, is more evidence of one event than
+# a single cosine: a neighbour in another story ranks lower.
+OTHER_STORY_FACTOR = 0.8
 STALE_FACTOR = 0.15
 COPY_MIN_SCORE = 0.9
 COPY_MIN_OVERLAP = 0.8
@@ -42,6 +52,7 @@ class Candidate:
     published_at: datetime
     story_id: int | None
     similarity: float
+    terms: dict
     score: float = 0.0
 
 
@@ -56,28 +67,41 @@ def document_frequencies(words):
 
 
 def weigh_features(features, frequencies, documents):
-    """Unit TF-IDF vector of the strongest VECTOR_TERMS features.
+    """Unit TF-IDF vector of the strongest VECTOR_TERMS features, plus a figures part.
 
     Document frequencies are kept for single words only (pairs would fill a
-    table with one-off rows); a pair weighs the mean of its two words.
+    table with one-off rows); a pair weighs the mean of its two words. The
+    figures in the text (dates, counts, magnitudes, scores) also form a unit
+    vector of their own, added with FIGURES_WEIGHT under a '#' prefix: two
+    events of one kind share their words far more often than their figures.
     """
 
     def idf(word):
         return math.log((documents + 1) / (frequencies.get(word, 0) + 1)) + 1
 
     weights = {}
+    figures = {}
     for feature, count in features.items():
         if " " in feature:
             first, second = feature.split(" ", 1)
             weight = PAIR_BOOST * (idf(first) + idf(second)) / 2
         elif feature.startswith("^"):
             weight = NAME_BOOST * idf(feature[1:])
+            if any(character.isdigit() for character in feature):
+                figures["#" + feature[1:]] = (1 + math.log(count)) * idf(feature[1:])
         else:
             weight = idf(feature)
         weights[feature] = (1 + math.log(count)) * weight
-    strongest = sorted(weights.items(), key=lambda item: -item[1])[:VECTOR_TERMS]
-    norm = math.sqrt(sum(weight * weight for _, weight in strongest)) or 1.0
-    return {feature: round(weight / norm, 5) for feature, weight in strongest}
+    vector = unit(sorted(weights.items(), key=lambda item: -item[1])[:VECTOR_TERMS])
+    figures = unit(sorted(figures.items(), key=lambda item: -item[1])[:FIGURE_TERMS])
+    vector.update((term, math.sqrt(FIGURES_WEIGHT) * weight) for term, weight in figures.items())
+    norm = math.sqrt(sum(weight * weight for weight in vector.values())) or 1.0
+    return {feature: round(weight / norm, 5) for feature, weight in vector.items()}
+
+
+def unit(items):
+    norm = math.sqrt(sum(weight * weight for _, weight in items)) or 1.0
+    return {feature: weight / norm for feature, weight in items}
 
 
 def article_words(features):
@@ -151,7 +175,7 @@ def find_candidates(article, vector):
         .values_list("pk", "source_id", "published_at", "story_id", "terms")
     )
     candidates = [
-        Candidate(pk, source_id, published_at, story_id, cosine(vector, terms or {}))
+        Candidate(pk, source_id, published_at, story_id, cosine(vector, terms or {}), terms or {})
         for pk, source_id, published_at, story_id, terms in rows
     ]
     return sorted(candidates, key=lambda candidate: (-candidate.similarity, candidate.pk))
@@ -190,20 +214,25 @@ def find_original(article, vector, candidates):
     earlier = Q(published_at__lt=article.published_at) | Q(
         published_at=article.published_at, pk__lt=article.pk
     )
-    same = Q(url_hash=article.url_hash)
+
+    def same(**lookup):
+        # One indexed equality each: an OR of the two would let the planner
+        # scan every ready article instead.
+        return (
+            Article.objects.visible()
+            .filter(**lookup)
+            .filter(earlier)
+            .exclude(pk=article.pk)
+            .order_by()
+            .values_list("published_at", "pk", "copy_of_id")
+        )
+
+    matches = same(url_hash=article.url_hash)
     if article.fingerprint:
-        same |= Q(fingerprint=article.fingerprint)
-    match = (
-        Article.objects.visible()
-        .filter(same)
-        .filter(earlier)
-        .exclude(pk=article.pk)
-        .order_by("published_at", "pk")
-        .values_list("pk", "copy_of_id")
-        .first()
-    )
+        matches = matches.union(same(fingerprint=article.fingerprint))
+    match = min(matches, default=None)
     if match:
-        return match[1] or match[0]
+        return match[2] or match[1]
     close = [
         candidate.pk
         for candidate in candidates
@@ -229,19 +258,17 @@ def rank_candidates(article, candidates):
         if candidate.similarity < MIN_SCORE:
             continue
         age = abs((candidate.published_at - article.published_at).total_seconds())
-        score = candidate.similarity * (1 - STALE_FACTOR * min(1.0, age / WINDOW.total_seconds()))
+        score = candidate.similarity
+        score *= 1 - STALE_FACTOR * min(1.0, age / WINDOW.total_seconds())
         if candidate.source_id == article.source_id:
             score *= SAME_SOURCE_FACTOR
+        if candidate.story_id != article.story_id:
+            score *= OTHER_STORY_FACTOR
         candidate.score = round(score, 4)
         ranked.append(candidate)
     ranked.sort(key=lambda candidate: (-candidate.score, candidate.pk))
     floor = RELATIVE_MIN_SCORE * ranked[0].score if ranked else 0.0
     return [candidate for candidate in ranked if candidate.score >= floor]
-
-
-def find_related_articles(article):
-    """[(article_id, score)] best first, at most TOP_K; also fills the article's terms and copy_of."""
-    return [(candidate.pk, candidate.score) for candidate in analyse_article(article)[1]][:TOP_K]
 
 
 def analyse_article(article):
@@ -262,130 +289,240 @@ def analyse_article(article):
         # A copy is shown once, through its original: never as a candidate or a link.
         ArticleTerm.objects.filter(article=article).delete()
         RelatedLink.objects.filter(to_article=article).delete()
-    return candidates, rank_candidates(article, candidates)
+    return candidates
 
 
 @transaction.atomic
 def store_related_links(article, ranked):
+    """The article's links; older articles learn of it too, in a constant number of statements."""
     ranked = ranked[:TOP_K]
     RelatedLink.objects.filter(from_article=article).delete()
     RelatedLink.objects.bulk_create(
         [RelatedLink(from_article=article, to_article_id=pk, score=score) for pk, score in ranked]
     )
-    if article.copy_of_id:
+    if article.copy_of_id or not ranked:
         return
-    # Older articles learn of the newer one too, keeping their best TOP_K
-    # and, as for the newer one, nothing far below their best.
-    best = dict(
-        RelatedLink.objects.filter(from_article_id__in=[pk for pk, _ in ranked])
-        .values("from_article_id")
-        .annotate(best=Max("score"))
-        .values_list("from_article_id", "best")
-    )
+    # Each older one keeps its best TOP_K and, as for the newer one, nothing
+    # far below its best.
+    existing = {pk: [] for pk, _ in ranked}
+    previous = {}  # a link to this article from an earlier run: replaced
+    rows = RelatedLink.objects.filter(from_article_id__in=existing)
+    for link_id, from_id, to_id, score in rows.values_list("pk", "from_article_id", "to_article_id", "score"):
+        if to_id == article.pk:
+            previous[from_id] = link_id
+        else:
+            existing[from_id].append((score, link_id))
+    stale = []
+    added = []
     for pk, score in ranked:
-        if score < RELATIVE_MIN_SCORE * best.get(pk, 0.0):
+        new = (score, None)
+        links = sorted([*existing[pk], new], key=lambda link: (-link[0], link[1] is not None))
+        floor = RELATIVE_MIN_SCORE * links[0][0]
+        kept = [link for link in links if link[0] >= floor][:TOP_K]
+        if new not in kept:
+            # Too weak for the older article: it keeps what it had.
+            stale.extend([previous[pk]] if pk in previous else [])
             continue
-        RelatedLink.objects.update_or_create(
-            from_article_id=pk, to_article=article, defaults={"score": score}
+        added.append(RelatedLink(from_article_id=pk, to_article=article, score=score))
+        stale.extend(link_id for link in links if (link_id := link[1]) is not None and link not in kept)
+    RelatedLink.objects.filter(pk__in=stale).delete()
+    RelatedLink.objects.bulk_create(
+        added,
+        update_conflicts=True,
+        unique_fields=["from_article", "to_article"],
+        update_fields=["score"],
+    )
+
+
+def add_vector(total, terms, sign=1.0):
+    for term, weight in terms.items():
+        total[term] = total.get(term, 0.0) + sign * weight
+
+
+def centroid_similarity(terms, total, own=False):
+    """Cosine of an article to a story's summed vector (without itself when it is a member)."""
+    if own:
+        total = dict(total)
+        add_vector(total, terms, -1.0)
+    norm = math.sqrt(sum(weight * weight for weight in total.values()))
+    return cosine(terms, total) / norm if norm > 1e-9 else 0.0
+
+
+def story_members(story_ids):
+    """{story_id: {article_id: terms}}: each story's newest originals, in one query."""
+    rows = (
+        Article.objects.visible()
+        .filter(story_id__in=story_ids, copy_of__isnull=True)
+        .annotate(
+            position=Window(
+                RowNumber(), partition_by=[F("story_id")], order_by=[F("published_at").desc(), F("pk").desc()]
+            )
         )
-        surplus = RelatedLink.objects.filter(from_article_id=pk).order_by("-score", "-id")[TOP_K:]
-        RelatedLink.objects.filter(
-            Q(pk__in=list(surplus.values_list("pk", flat=True)))
-            | Q(from_article_id=pk, score__lt=RELATIVE_MIN_SCORE * max(score, best.get(pk, 0.0)))
-        ).delete()
+        .filter(position__lte=STORY_MAX_MEMBERS)
+        .order_by()
+        .values_list("story_id", "pk", "terms")
+    )
+    members = {story_id: {} for story_id in story_ids}
+    for story_id, pk, terms in rows:
+        members[story_id][pk] = terms or {}
+    return members
 
 
-def choose_story(article, candidates):
-    """The story whose centroid is close enough to the article; None to start a new one.
+def best_story(terms, current, sums):
+    """(story_id, similarity) of the closest centroid, the current story's without the article."""
+    scores = {
+        story_id: centroid_similarity(terms, total, own=story_id == current)
+        for story_id, total in sums.items()
+    }
+    if not scores:
+        return None, 0.0
+    story_id = max(scores, key=lambda key: (scores[key], key == current, -key))
+    return story_id, scores[story_id]
 
-    Joining on the single nearest neighbour chains two events of the same kind
-    together; the centroid of the story's members does not.
+
+def plan_stories(article, candidates):
+    """The article's story (None: a new one) and {neighbour id: story id} moves.
+
+    The article joins the story whose centroid is close enough; joining on the
+    single nearest neighbour would chain two events of the same kind together.
+    Then its closest neighbours may move to a story that fits them better now.
     """
-    story_ids = {
-        candidate.story_id
+    nearby = [
+        candidate
         for candidate in candidates
         if candidate.story_id and candidate.similarity >= STORY_MIN_SCORE
-    }
-    best, best_similarity = None, STORY_MIN_LINKAGE
-    for story_id in story_ids:
-        members = (
-            Article.objects.visible()
-            .filter(story_id=story_id, copy_of__isnull=True)
-            .exclude(pk=article.pk)
-            .order_by("-published_at")
-            .values_list("terms", flat=True)[:STORY_MAX_MEMBERS]
-        )
-        centroid = {}
-        for terms in members:
-            for term, weight in (terms or {}).items():
-                centroid[term] = centroid.get(term, 0.0) + weight
-        norm = math.sqrt(sum(weight * weight for weight in centroid.values())) or 1.0
-        similarity = cosine(article.terms, centroid) / norm
-        if similarity >= best_similarity:
-            best, best_similarity = story_id, similarity
-    return best
+    ]
+    story_ids = {candidate.story_id for candidate in nearby}
+    if article.story_id:
+        story_ids.add(article.story_id)
+    members = story_members(story_ids)
+    members.get(article.story_id, {}).pop(article.pk, None)
+    sums = {}
+    for story_id, articles in members.items():
+        sums[story_id] = {}
+        for terms in articles.values():
+            add_vector(sums[story_id], terms)
+    sums = {story_id: total for story_id, total in sums.items() if total}
+    chosen, similarity = best_story(article.terms, None, sums)
+    if similarity < STORY_MIN_LINKAGE:
+        chosen = article.story_id
+    # Neighbours are weighed against the stories as they will be, the new
+    # story included (under the article's own id until it has one).
+    own = chosen or -article.pk
+    add_vector(sums.setdefault(own, {}), article.terms)
+    sizes = {story_id: len(articles) for story_id, articles in members.items()}
+    sizes[own] = sizes.get(own, 0) + 1
+    moves = {}
+    for candidate in nearby[:STORY_REVISIT]:
+        current = candidate.story_id
+        if candidate.pk not in members.get(current, {}):
+            continue
+        target, similarity = best_story(candidate.terms, current, sums)
+        if target == current or similarity < STORY_MIN_LINKAGE:
+            continue
+        if sizes[current] > 1 and similarity <= centroid_similarity(candidate.terms, sums[current], own=True):
+            continue
+        add_vector(sums[current], candidate.terms, -1.0)
+        add_vector(sums[target], candidate.terms)
+        sizes[current] -= 1
+        sizes[target] += 1
+        moves[candidate.pk] = target
+    return chosen, moves
 
 
 @transaction.atomic
 def assign_story(article, candidates):
-    """Join the copied original's story, or the closest story, or start one."""
+    """Join the copied original's story, or the closest story, or start one; revise neighbours."""
+    old_story_id = article.story_id
+    moves = {}
     if article.copy_of_id:
-        original = Article.objects.filter(pk=article.copy_of_id).first()
-        story_id = original.story_id if original else None
+        story_id = Article.objects.filter(pk=article.copy_of_id).values_list("story_id", flat=True).first()
     else:
-        story_id = choose_story(article, candidates)
+        story_id, moves = plan_stories(article, candidates)
     if story_id is None:
-        if article.story_id:
-            return article.story
         story = Story.objects.create(
             lead_article=article,
             first_published_at=article.published_at,
             updated_at=article.published_at,
         )
-        Article.objects.filter(pk=article.pk).update(story=story)
-        article.story = story
-        return story
-    story = Story.objects.get(pk=story_id)
-    old_story_id = article.story_id
-    Article.objects.filter(pk=article.pk).update(story=story)
-    article.story = story
-    refresh_story(story)
-    if old_story_id and old_story_id != story.pk:
-        old = Story.objects.filter(pk=old_story_id).first()
-        if old and not old.articles.exists():
-            old.delete()
-        elif old:
-            refresh_story(old)
-    return story
+        story_id = story.pk
+        moves = {pk: story_id if target == -article.pk else target for pk, target in moves.items()}
+    moves[article.pk] = story_id
+    touched = {story_id, *moves.values()}
+    touched.update(candidate.story_id for candidate in candidates if candidate.pk in moves)
+    if old_story_id:
+        touched.add(old_story_id)
+    # Copies follow their original.
+    Article.objects.filter(Q(pk__in=moves) | Q(copy_of__in=moves)).update(
+        story_id=Case(
+            *[When(Q(pk=pk) | Q(copy_of=pk), then=Value(target)) for pk, target in moves.items()],
+            output_field=IntegerField(),
+        )
+    )
+    refresh_stories(touched)
+    article.story_id = story_id
+    for candidate in candidates:
+        candidate.story_id = moves.get(candidate.pk, candidate.story_id)
+    return Story.objects.filter(pk=story_id).first()
 
 
 def refresh_story(story):
-    members = Article.objects.filter(story=story).visible()
-    stats = members.aggregate(articles=Count("pk"), sources=Count("source", distinct=True))
-    first = members.order_by("published_at").first()
-    latest = members.order_by("-published_at").first()
-    if first is None:
-        return
+    refresh_stories([story.pk])
+
+
+def refresh_stories(story_ids):
+    """Counts, dates and lead of each story; stories left without articles go."""
+    members = Article.objects.filter(story_id__in=story_ids).visible().order_by()
+    stats = {
+        row["story_id"]: row
+        for row in members.values("story_id").annotate(
+            articles=Count("pk"),
+            sources=Count("source", distinct=True),
+            first=Min("published_at"),
+            latest=Max("published_at"),
+        )
+    }
     # The lead is the longest original text: the fullest account of the event.
-    lead = (
-        members.filter(copy_of__isnull=True).order_by("-word_count", "published_at").first()
-        or first
+    leads = dict(
+        members.annotate(
+            position=Window(
+                RowNumber(),
+                partition_by=[F("story_id")],
+                order_by=[
+                    Case(When(copy_of__isnull=True, then=Value(0)), default=Value(1)).asc(),
+                    F("word_count").desc(),
+                    F("published_at").asc(),
+                    F("pk").asc(),
+                ],
+            )
+        )
+        .filter(position=1)
+        .values_list("story_id", "pk")
     )
-    Story.objects.filter(pk=story.pk).update(
-        article_count=stats["articles"],
-        source_count=stats["sources"],
-        first_published_at=first.published_at,
-        updated_at=latest.published_at,
-        lead_article=lead,
+    stories = []
+    for story_id, row in stats.items():
+        stories.append(
+            Story(
+                pk=story_id,
+                article_count=row["articles"],
+                source_count=row["sources"],
+                first_published_at=row["first"],
+                updated_at=row["latest"],
+                lead_article_id=leads.get(story_id),
+            )
+        )
+    Story.objects.bulk_update(
+        stories, ["article_count", "source_count", "first_published_at", "updated_at", "lead_article"]
     )
+    Story.objects.filter(pk__in=story_ids, articles__isnull=True).delete()
 
 
 def relate_article(article_id):
     article = Article.objects.filter(pk=article_id).visible().first()
     if article is None:
         return []
-    candidates, ranked = analyse_article(article)
-    links = [(candidate.pk, candidate.score) for candidate in ranked[:TOP_K]]
-    store_related_links(article, links)
+    candidates = analyse_article(article)
     assign_story(article, candidates)
+    links = [(candidate.pk, candidate.score) for candidate in rank_candidates(article, candidates)[:TOP_K]]
+    store_related_links(article, links)
     return links

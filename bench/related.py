@@ -133,6 +133,8 @@ def insert_documents(documents, plan):
 
 def insert_filler(count, documents, end, rng):
     """Random text drawn from the set's own words, bulk-inserted with its index rows."""
+    from django.db import connection
+
     from articles import related
     from articles.models import Article, ArticleTerm, Source, url_hash
     from articles.text import TOKEN, article_features
@@ -240,11 +242,40 @@ def measure(ids):
     }
 
 
+def topic_half(documents, half, seed):
+    """The documents of a random half of the topics (of the events when there are no topics)."""
+    key = lambda document: str(document.get("topic", document["event_cluster"]))
+    topics = sorted({key(document) for document in documents})
+    random.Random(seed).shuffle(topics)
+    chosen = set(topics[: len(topics) // 2] if half == "a" else topics[len(topics) // 2 :])
+    return [document for document in documents if key(document) in chosen]
+
+
+def apply_settings(assignments):
+    from articles import related
+
+    for assignment in assignments:
+        name, value = assignment.split("=", 1)
+        if not hasattr(related, name):
+            raise SystemExit(f"articles/related.py has no {name}")
+        setattr(related, name, type(getattr(related, name))(value))
+        print(f"setting {name}={getattr(related, name)}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--filler", type=int, default=0, help="random articles to add first (e.g. 10000, 100000)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--half", choices=["a", "b"], help="only the topics of one random half (split by --split-seed), to check "
+        "that a setting chosen on one half holds on the other",
+    )
+    parser.add_argument("--split-seed", type=int, default=1)
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE",
+        help="override a constant of articles/related.py for this run, e.g. STORY_MIN_LINKAGE=0.3",
+    )
     options = parser.parse_args()
 
     setup_django()
@@ -254,6 +285,9 @@ def main():
 
     rng = random.Random(options.seed)
     documents = load_documents(options.dataset)
+    if options.half:
+        documents = topic_half(documents, options.half, options.split_seed)
+    apply_settings(options.set)
     plan = plan_documents(documents, rng)
     if options.filler:
         first = min(date for _source, date in plan.values())
