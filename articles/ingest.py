@@ -203,7 +203,9 @@ def upsert_entries(source, entries, now=None):
             continue  # matched by both guid and URL to entries already handled
         entry = fresh.pop(guid)[0]
         fields = editable_fields(entry)
-        changed = {name: value for name, value in fields.items() if getattr(existing, name) != value}
+        changed = {
+            name: value for name, value in fields.items() if getattr(existing, name) != value
+        }
         if changed:
             # Feeds seldom edit an entry: one UPDATE each is fine.
             Article.objects.filter(pk=existing.pk).update(**changed)

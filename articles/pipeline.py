@@ -1,4 +1,4 @@
-"""One article through extraction and related links; and one synchronous pass of the whole pipeline."""
+"""An article through extraction and related links; a synchronous pass of the whole pipeline."""
 
 from contextlib import contextmanager
 from dataclasses import dataclass

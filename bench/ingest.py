@@ -531,7 +531,8 @@ def count_stage_queries(server, pages, copy, count=10):
     finally:
         pipeline.relate_article = relate_article
     log("  in-process per article (copies of seen pages; the extract task relates too): "
-        + " ".join(f"{name} queries={queries[name] / len(ids):.1f} cpu_ms={cpu[name] / len(ids) * 1000:.0f}"
+        + " ".join(f"{name} queries={queries[name] / len(ids):.1f} "
+                   f"cpu_ms={cpu[name] / len(ids) * 1000:.0f}"
                    for name in ("fetch", "extract", "relate"))
         + f" total queries={sum(queries.values()) / len(ids):.1f}")
 

@@ -153,7 +153,8 @@ def test_a_feed_is_stored_in_the_same_few_statements_whatever_its_length(
         with django_assert_num_queries(4):
             created = upsert_entries(source, entries)
         assert len(created) == size
-        assert list(Article.objects.filter(source=source).order_by("pk").values_list("pk", flat=True)) == created
+        stored = Article.objects.filter(source=source).order_by("pk")
+        assert list(stored.values_list("pk", flat=True)) == created
     article = Article.objects.get(guid="s-4", source=source)
     assert sorted(article.tags.values_list("name", flat=True)) == ["Harbour", "Topic 1"]
 
