@@ -211,26 +211,28 @@ def rough_candidates(article, query):
 
 def find_original(article, vector, candidates):
     """The earlier article this one copies: same URL or text elsewhere, or near-identical text."""
-    earlier = Q(published_at__lt=article.published_at) | Q(
-        published_at=article.published_at, pk__lt=article.pk
-    )
 
     def same(**lookup):
-        # One indexed equality each: an OR of the two would let the planner
-        # scan every ready article instead.
+        # Only the indexed equality in SQL: with the other conditions there,
+        # SQLite's planner picks the state index and reads every ready article.
         return (
-            Article.objects.visible()
-            .filter(**lookup)
-            .filter(earlier)
-            .exclude(pk=article.pk)
+            Article.objects.filter(**lookup)
             .order_by()
-            .values_list("published_at", "pk", "copy_of_id")
+            .values_list("published_at", "pk", "copy_of_id", "state", "is_hidden")
         )
 
     matches = same(url_hash=article.url_hash)
     if article.fingerprint:
         matches = matches.union(same(fingerprint=article.fingerprint))
-    match = min(matches, default=None)
+    own = (article.published_at, article.pk)
+    match = min(
+        (
+            row
+            for row in matches
+            if row[:2] < own and row[3] == Article.State.READY and not row[4]
+        ),
+        default=None,
+    )
     if match:
         return match[2] or match[1]
     close = [

@@ -295,10 +295,18 @@ def main():
     ids = insert_documents(documents, plan)
     order = sorted(ids, key=lambda pk: (plan[ids[pk]["doc_id"]][1], pk))
     timings = []
-    for pk in order:
-        started = time.perf_counter()
-        relate_article(pk)
-        timings.append(time.perf_counter() - started)
+    statements = []
+
+    def count_statement(execute, sql, params, many, context):
+        statements[-1] += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count_statement):
+        for pk in order:
+            statements.append(0)
+            started = time.perf_counter()
+            relate_article(pk)
+            timings.append(time.perf_counter() - started)
     ms_per_article = 1000 * sum(timings) / len(timings)
     timings.sort()
     result = measure(ids)
@@ -313,6 +321,7 @@ def main():
     print(f"stories B-cubed precision {precision:.3f}, recall {recall:.3f}, F1 {f1:.3f}")
     print(f"linking one new article: mean {ms_per_article:.1f} ms, median {1000 * timings[len(timings) // 2]:.1f} ms, "
           f"p95 {1000 * timings[int(len(timings) * 0.95)]:.1f} ms")
+    print(f"SQL statements per article: mean {sum(statements) / len(statements):.1f}, max {max(statements)}")
     print(
         f"p_at_1={result['p_at_1']:.3f} p_at_5={result['p_at_5']:.3f} "
         f"hard_negative_share={result['hard_negative_share']:.3f} b3_precision={precision:.3f} "

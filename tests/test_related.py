@@ -143,3 +143,58 @@ def test_relating_twice_adds_nothing():
     relate_all(articles)
     assert sorted(RelatedLink.objects.values_list("from_article", "to_article")) == before
     assert ArticleTerm.objects.count() == terms
+
+
+@pytest.mark.django_db
+def test_relating_costs_the_same_statements_as_the_archive_grows():
+    """One new article: a bounded number of SQL statements, however large the archive.
+
+    The count differs by path only (a new story or an existing one), not by size.
+    """
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def statements_for_new_article(variant):
+        article = make_quake("aceh", variant, published_at=timezone.now())
+        with CaptureQueriesContext(connection) as captured:
+            relate_article(article.pk)
+        return len(captured)
+
+    relate_all([make_quake("aceh", n) for n in range(2)] + [make_quake("chile", n) for n in range(2)])
+    few = statements_for_new_article(2)
+    relate_all([make_quake("aceh", n) for n in range(3, 9)] + [make_quake("chile", n) for n in range(2, 9)])
+    many = statements_for_new_article(9)
+    assert few <= 30 and many <= 30
+
+
+@pytest.mark.django_db
+def test_copy_lookup_asks_only_indexed_columns():
+    """Copies are found by url_hash or fingerprint alone: SQLite would otherwise scan by state."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    original = make_quake("aceh", 0, published_at=timezone.now() - timedelta(hours=3))
+    relate_article(original.pk)
+    copy = make_article(
+        title="Quake kills 23 in Aceh (wire)", body_text=original.body_text, published_at=timezone.now()
+    )
+    with CaptureQueriesContext(connection) as captured:
+        relate_article(copy.pk)
+    copy.refresh_from_db()
+    assert copy.copy_of == original
+    lookups = [query["sql"] for query in captured if " UNION " in query["sql"] and "url_hash" in query["sql"]]
+    assert len(lookups) == 1
+    for part in lookups[0].split(" UNION "):
+        where = part.split(" WHERE ", 1)[1]
+        assert "state" not in where and "published_at" not in where
+
+
+def test_figures_weigh_as_a_vector_of_their_own():
+    """Dates and counts form their own part of the vector, so they count even in a long text."""
+    from articles.related import weigh_features
+    from articles.text import article_features
+
+    features = article_features("Earthquake kills 23", "A magnitude 6.1 earthquake struck on Tuesday. " * 3)
+    vector = weigh_features(features, {}, 10)
+    assert {"#6.1", "#23"} <= set(vector)
+    assert abs(sum(weight * weight for weight in vector.values()) - 1) < 1e-3
