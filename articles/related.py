@@ -19,7 +19,7 @@ RELATIVE_MIN_SCORE = 0.7
 STORY_MIN_SCORE = 0.2
 # Cosine to the centroid of a story's members: one close neighbour is not
 # enough to join, so two events of the same kind stay apart.
-STORY_MIN_LINKAGE = 0.25
+STORY_MIN_LINKAGE = 0.24
 STORY_MAX_MEMBERS = 30
 # After each article, its closest neighbours may move to a story whose
 # centroid now fits them better: early choices, made on little evidence,
