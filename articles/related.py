@@ -309,7 +309,8 @@ def store_related_links(article, ranked):
     existing = {pk: [] for pk, _ in ranked}
     previous = {}  # a link to this article from an earlier run: replaced
     rows = RelatedLink.objects.filter(from_article_id__in=existing)
-    for link_id, from_id, to_id, score in rows.values_list("pk", "from_article_id", "to_article_id", "score"):
+    columns = ("pk", "from_article_id", "to_article_id", "score")
+    for link_id, from_id, to_id, score in rows.values_list(*columns):
         if to_id == article.pk:
             previous[from_id] = link_id
         else:
@@ -326,7 +327,7 @@ def store_related_links(article, ranked):
             stale.extend([previous[pk]] if pk in previous else [])
             continue
         added.append(RelatedLink(from_article_id=pk, to_article=article, score=score))
-        stale.extend(link_id for link in links if (link_id := link[1]) is not None and link not in kept)
+        stale.extend(link[1] for link in links if link[1] is not None and link not in kept)
     RelatedLink.objects.filter(pk__in=stale).delete()
     RelatedLink.objects.bulk_create(
         added,
@@ -357,7 +358,9 @@ def story_members(story_ids):
         .filter(story_id__in=story_ids, copy_of__isnull=True)
         .annotate(
             position=Window(
-                RowNumber(), partition_by=[F("story_id")], order_by=[F("published_at").desc(), F("pk").desc()]
+                RowNumber(),
+                partition_by=[F("story_id")],
+                order_by=[F("published_at").desc(), F("pk").desc()],
             )
         )
         .filter(position__lte=STORY_MAX_MEMBERS)
@@ -422,7 +425,8 @@ def plan_stories(article, candidates):
         target, similarity = best_story(candidate.terms, current, sums)
         if target == current or similarity < STORY_MIN_LINKAGE:
             continue
-        if sizes[current] > 1 and similarity <= centroid_similarity(candidate.terms, sums[current], own=True):
+        staying = centroid_similarity(candidate.terms, sums[current], own=True)
+        if sizes[current] > 1 and similarity <= staying:
             continue
         add_vector(sums[current], candidate.terms, -1.0)
         add_vector(sums[target], candidate.terms)
@@ -438,7 +442,8 @@ def assign_story(article, candidates):
     old_story_id = article.story_id
     moves = {}
     if article.copy_of_id:
-        story_id = Article.objects.filter(pk=article.copy_of_id).values_list("story_id", flat=True).first()
+        original = Article.objects.filter(pk=article.copy_of_id)
+        story_id = original.values_list("story_id", flat=True).first()
     else:
         story_id, moves = plan_stories(article, candidates)
     if story_id is None:
@@ -465,7 +470,7 @@ def assign_story(article, candidates):
     article.story_id = story_id
     for candidate in candidates:
         candidate.story_id = moves.get(candidate.pk, candidate.story_id)
-    return Story.objects.filter(pk=story_id).first()
+    return story_id
 
 
 def refresh_story(story):
@@ -525,6 +530,7 @@ def relate_article(article_id):
         return []
     candidates = analyse_article(article)
     assign_story(article, candidates)
-    links = [(candidate.pk, candidate.score) for candidate in rank_candidates(article, candidates)[:TOP_K]]
+    ranked = rank_candidates(article, candidates)[:TOP_K]
+    links = [(candidate.pk, candidate.score) for candidate in ranked]
     store_related_links(article, links)
     return links
