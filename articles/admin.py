@@ -223,7 +223,11 @@ class SourceAdmin(admin.ModelAdmin):
 def re_extract(modeladmin, request, queryset):
     for article_id in queryset.values_list("pk", flat=True):
         async_task("articles.tasks.extract_article_task", article_id, force=True, group="extract")
-    messages.info(request, f"Queued re-extraction of {queryset.count()} article(s).")
+    messages.info(
+        request,
+        f"Queued re-extraction of {queryset.count()} article(s); a page unchanged since "
+        "its last extraction (same bytes, same extractor) keeps what is stored.",
+    )
 
 
 @admin.action(description="Preview the extraction of the selected article")

@@ -21,6 +21,7 @@ from .extract_clean import (
     strip_links,
 )
 from .extract_page_facts import choose_title, headline_keys, normal, read_page_facts
+from .extract_reuse import conditional_headers, extracted_twin, page_hash, page_validators
 from .extract_scope import add_split_pieces, drop_other_articles, json_ld_stand_in
 from .fetch import FetchError, fetch
 from .ingest import add_tags
@@ -165,15 +166,22 @@ def extract_article(article_id, force=False):
     article = claim_article(article_id)
     if article is None:
         return None
-    extraction, problem = Extraction(), ""
+    extraction, problem, page = Extraction(), "", {}
     if article.source.use_feed_content:
         problem = "The source is set to use the feed's own content."
     else:
         try:
+            etag, last_modified = conditional_headers(article)
             response = fetch(
-                article.url, accept=HTML_ACCEPT, require_html=True, respect_robots=True
+                article.url, etag=etag, last_modified=last_modified,
+                accept=HTML_ACCEPT, require_html=True, respect_robots=True,
             )
-            extraction = extract_page(response.content, response.url)
+            digest = "" if response.not_modified else page_hash(response.content)
+            if response.not_modified or digest == article.page_hash:
+                keep_extraction(article)
+                return article
+            page = {"page_hash": digest, "page_validators": page_validators(response)}
+            extraction = extraction_of(article, response, digest)
             if len(extraction.text.split()) < MIN_WORDS:
                 problem = "The page yielded too little text."
         except FetchError as exc:
@@ -181,11 +189,36 @@ def extract_article(article_id, force=False):
         except Exception as exc:  # An extractor bug must not lose the article.
             logger.exception("Extracting %s failed", article.url)
             problem = f"Extraction failed: {exc.__class__.__name__}"
-    apply_extraction(article, extraction, problem)
+    apply_extraction(article, extraction, problem, page)
     return article
 
 
-def apply_extraction(article, extraction, problem):
+def extraction_of(article, response, digest):
+    """The page's extraction, copied when another feed's article had the same bytes."""
+    twin = extracted_twin(article, digest)
+    if twin is None:
+        return extract_page(response.content, response.url)
+    return Extraction(
+        title=twin.title,
+        author=twin.author,
+        published_at=twin.published_at,
+        lead_image_url=twin.lead_image_url,
+        description=twin.summary,
+        language=twin.language,
+        text=twin.body_text,
+        body_html=twin.body_html,
+        tags=list(twin.tags.values_list("name", flat=True)),
+    )
+
+
+def keep_extraction(article):
+    """The page is what was extracted last time (304, or the same bytes): keep that."""
+    article.state = Article.State.READY if article.word_count else Article.State.FAILED
+    article.claimed_until = None
+    article.save(update_fields=["state", "claimed_until"])
+
+
+def apply_extraction(article, extraction, problem, page=None):
     now = timezone.now()
     if not problem:
         article.body_html = extraction.body_html
@@ -224,6 +257,8 @@ def apply_extraction(article, extraction, problem):
         article.state_reason = problem or "No text found on the page or in the feed."
     # Computed by the database in the same UPDATE as the text it indexes.
     article.search_vector = search_vector_of(article)
+    for name, value in (page or {}).items():
+        setattr(article, name, value)
     # One transaction, and only the columns extraction owns: an editor may
     # hide or feature the article meanwhile.
     with transaction.atomic():
@@ -234,6 +269,7 @@ def apply_extraction(article, extraction, problem):
                 "body_html", "body_text", "state_reason", "author", "lead_image_url",
                 "language", "summary", "published_at", "word_count", "key_points",
                 "fingerprint", "extracted_at", "claimed_until", "state", "search_vector",
+                *(page or {}),
             ]
         )
     del article.search_vector  # an expression until read back from the database

@@ -218,6 +218,10 @@ class Article(models.Model):
     extracted_at = models.DateTimeField(null=True, blank=True)
     extraction_attempts = models.PositiveSmallIntegerField(default=0)
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # The fetched page, by its bytes and the extractor's code (extract_reuse),
+    # and its validators: the same content is never extracted twice.
+    page_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    page_validators = models.JSONField(default=dict, blank=True, editable=False)
     is_hidden = models.BooleanField(default=False, help_text="Hidden articles are not shown.")
     is_featured = models.BooleanField(default=False, help_text="Pinned at the top of the homepage.")
     tags = models.ManyToManyField(Tag, blank=True, related_name="articles")

@@ -70,13 +70,19 @@ def test_article_actions_hide_and_re_extract(admin_client, local_server, sync_ta
         {"action": "fetch_now", "_selected_action": [source.pk]},
     )
     article = Article.objects.get()
-    Article.objects.filter(pk=article.pk).update(body_text="", state=Article.State.FAILED)
+    assert "corrected" not in article.body_text
+    paragraphs = "".join(
+        f"<p>Paragraph {p}, corrected: the bridge repairs will cost less than the council "
+        f"first said, and the harbour road stays open during the work.</p>"
+        for p in range(6)
+    )
+    local_server.add("/story-0.html", PAGE.format(title="Bridge report 0", paragraphs=paragraphs))
     admin_client.post(
         reverse("admin:articles_article_changelist"),
         {"action": "re_extract", "_selected_action": [article.pk]},
     )
     article.refresh_from_db()
-    assert article.state == Article.State.READY and "bridge" in article.body_text
+    assert article.state == Article.State.READY and "corrected" in article.body_text
     admin_client.post(
         reverse("admin:articles_article_changelist"),
         {"action": "hide", "_selected_action": [article.pk]},

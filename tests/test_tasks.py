@@ -102,8 +102,9 @@ def test_redelivered_task_relates_an_article_left_unrelated(local_server, monkey
 
 
 @pytest.mark.django_db
-def test_extraction_takes_seven_statements(local_server):
-    """Claim and read (2), the shared per-host fetch slot (4), one save with its search vector.
+def test_extraction_takes_eight_statements(local_server):
+    """Claim and read (2), the shared per-host fetch slot (4), the lookup of an
+    article extracted from the same bytes (1), one save with its search vector.
 
     Relating is counted in test_related; robots.txt is read once per host.
     """
@@ -119,4 +120,4 @@ def test_extraction_takes_seven_statements(local_server):
             assert extract_article(article.pk).state == Article.State.READY
         statements = [q["sql"] for q in context.captured_queries if "SAVEPOINT" not in q["sql"]]
         if n:
-            assert len(statements) == 7, statements
+            assert len(statements) == 8, statements
