@@ -5,7 +5,9 @@
 
 Serves the scrapinghub-aeb pages (../shared/corpus/extraction/scrapinghub-aeb, 181 pages,
 sent gzip-encoded as stored, Content-Encoding: gzip) and RSS feeds listing them from a local
-server; each page is served under several distinct URLs, so every URL is a distinct article.
+server; each page is served under several distinct URLs, so every URL is a distinct article,
+and each copy's bytes differ (a comment is appended), so every article is really extracted
+(the pipeline copies the extraction of byte-identical pages).
 For each worker count the database (DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/lede_ingest_bench) is dropped, recreated and migrated, a
 `manage.py qcluster` subprocess is started, one fetch_source_task is enqueued per source and
@@ -90,13 +92,25 @@ def load_pages():
 
 
 def plan_articles(pages, count, source_count):
-    """(source index, path, page) per article: page k % P, copy k // P, source k % S."""
+    """(source index, path, page, copy) per article: page k % P, copy k // P, source k % S."""
     plan = []
     for k in range(count):
-        page = pages[k % len(pages)]
+        page, copy = pages[k % len(pages)], k // len(pages)
         source = k % source_count
-        plan.append((source, f"/s{source}/c{k // len(pages)}/{page['id'][:16]}.html", page))
+        plan.append((source, f"/s{source}/c{copy}/{page['id'][:16]}.html", page, copy))
     return plan
+
+
+def page_route(page, copy):
+    """The page gzip-encoded; copies differ by a trailing comment, so none is byte-identical."""
+    from tests.localserver import Route
+
+    body = page["gzipped"] if copy == 0 else gzip.compress(
+        page["html"] + f"\n<!-- copy {copy} -->\n".encode(), compresslevel=6
+    )
+    return Route(
+        body, 200, {"Content-Type": "text/html; charset=utf-8", "Content-Encoding": "gzip"}
+    )
 
 
 def rss(server, items, source):
@@ -119,16 +133,11 @@ def rss(server, items, source):
 
 def serve(server, plan, source_count):
     """Pages gzip-encoded, as stored in the corpus; one feed per source."""
-    from tests.localserver import Route
-
     server.routes.clear()
     server.add("/robots.txt", "User-agent: *\nAllow: /\n", content_type="text/plain")
     per_source = defaultdict(list)
-    for source, path, page in plan:
-        server.routes[path] = Route(
-            page["gzipped"], 200,
-            {"Content-Type": "text/html; charset=utf-8", "Content-Encoding": "gzip"},
-        )
+    for source, path, page, copy in plan:
+        server.routes[path] = page_route(page, copy)
         per_source[source].append((path, page))
     return [
         server.add(f"/feeds/{source}.xml", rss(server, per_source[source], source),
@@ -404,7 +413,7 @@ def run_pipeline(args, workers, pages, server, env, workdir):
         server.requests.clear()
         stats_before = database_stats()
         log(f"  {args.articles} articles from {source_count} feeds, "
-            f"{len({p['id'] for _, _, p in plan})} distinct pages; enqueueing")
+            f"{len({p['id'] for _, _, p, _ in plan})} distinct pages; enqueueing")
         started = time.monotonic()
         for source in Source.objects.order_by("pk"):
             async_task("articles.tasks.fetch_source_task", source.pk, group="fetch")
@@ -486,14 +495,10 @@ def count_stage_queries(server, pages, copy, count=10):
 
     from articles import pipeline, tasks
     from articles.models import Article, Source
-    from tests.localserver import Route
 
     items = [(f"/q/c{copy}/{page['id'][:16]}.html", page) for page in pages[:count]]
     for path, page in items:
-        server.routes[path] = Route(
-            page["gzipped"], 200,
-            {"Content-Type": "text/html; charset=utf-8", "Content-Encoding": "gzip"},
-        )
+        server.routes[path] = page_route(page, copy + 1000)
     feed = server.add(f"/feeds/q{copy}.xml", rss(server, items, "q"),
                       content_type="application/rss+xml")
     source = Source.objects.create(name=f"Query count {copy}", slug=f"query-count-{copy}",
