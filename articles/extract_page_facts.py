@@ -19,6 +19,7 @@ MAX_SUFFIX_CHARS = 45
 class PageFacts:
     title_tag: str = ""
     og_title: str = ""
+    twitter_title: str = ""
     site_name: str = ""
     headings: list = field(default_factory=list)
     headline: str = ""
@@ -45,7 +46,8 @@ def read_page_facts(page):
         return facts
     titles = tree.xpath("//head/title/text() | //title/text()")
     facts.title_tag = squash(titles[0]) if titles else ""
-    facts.og_title = squash(meta_content(tree, "og:title") or meta_content(tree, "twitter:title"))
+    facts.og_title = squash(meta_content(tree, "og:title"))
+    facts.twitter_title = squash(meta_content(tree, "twitter:title"))
     facts.site_name = squash(meta_content(tree, "og:site_name"))
     facts.headings = [squash(h1.text_content()) for h1 in tree.xpath("//body//h1")[:5]]
     facts.headings = [heading for heading in facts.headings if heading]
@@ -128,39 +130,49 @@ def strip_site_name(title, site_name=""):
 
 def headline_keys(facts):
     """Every form of the headline the page gives, to drop its repeats in the text."""
-    forms = [facts.headline, facts.og_title, facts.title_tag, *facts.headings[:1]]
-    forms += [strip_site_name(facts.og_title, facts.site_name)]
-    forms += [strip_site_name(facts.title_tag, facts.site_name)]
+    decorated = [facts.og_title, facts.twitter_title, facts.title_tag]
+    forms = [facts.headline, *facts.headings[:1], *decorated]
+    forms += [strip_site_name(raw, facts.site_name) for raw in decorated]
     return {normal(form) for form in forms} - {""}
 
 
 def choose_title(facts, fallback=""):
     """The headline most of the page's own signals agree on.
 
-    The first <h1>, JSON-LD headline, og:title and <title> (the last two
-    without the site's name) are the candidates, the visible one first.
-    Each signal votes for a candidate it equals or, for og:title and
-    <title>, mostly consists of: "Section: X | Site" backs X however it is
-    decorated. The most backed wins, earlier ones on ties; a SEO <title> or
-    social og:title that differs stays outvoted. The fallback (trafilatura's,
-    itself read from these tags) only fills in.
+    The first <h1>, JSON-LD headline, og:title (or twitter:title) and
+    <title> (the last two without the site's name) are the candidates, the
+    visible one first. Each signal votes for a candidate it equals or, for
+    og:title and <title>, mostly consists of: "Section: X | Site" backs X
+    however it is decorated. The most backed wins, earlier ones on ties; a
+    SEO <title> or social og:title that differs stays outvoted. The fallback
+    (trafilatura's, itself read from these tags) only fills in.
     """
-    decorated = [facts.og_title, facts.title_tag]
-    candidates = [
-        facts.headings[0] if facts.headings else "",
-        facts.headline,
-        strip_site_name(facts.og_title, facts.site_name),
-        strip_site_name(facts.title_tag, facts.site_name),
-    ]
+    plain = [facts.headings[0] if facts.headings else "", facts.headline]
+    # og:title and twitter:title are mostly filled from one field: one vote.
+    decorated = [facts.og_title or facts.twitter_title, facts.title_tag]
+    candidates = plain + [undecorate(raw, facts.site_name, plain) for raw in decorated]
     keys = [normal(candidate) for candidate in candidates]
-    best, best_votes = "", 0
-    for candidate, key in zip(candidates, keys):
-        if not key:
-            continue
-        votes = keys[:2].count(key) + sum(backs(normal(raw), key) for raw in decorated)
-        if votes > best_votes:
-            best, best_votes = candidate, votes
-    return best or strip_site_name(fallback, facts.site_name)
+    raw_keys = [normal(raw) for raw in decorated]
+    votes = [
+        keys[:2].count(key) + sum(backs(raw, key) for raw in raw_keys) if key else 0
+        for key in keys
+    ]
+    best = max(range(len(keys)), key=votes.__getitem__)  # the first on ties
+    if not votes[best]:
+        return strip_site_name(fallback, facts.site_name)
+    return candidates[best]
+
+
+def undecorate(raw, site_name, plain):
+    """A decorated title without the site's name, unless the headline goes on so.
+
+    "Storm hits the east coast - what we know" ends like a section name, but
+    when the <h1> or JSON-LD headline reads on the same way, it is headline.
+    """
+    raw_key = normal(raw)
+    if raw_key and any(f" {raw_key} " in f" {normal(text)} " for text in plain):
+        return raw
+    return strip_site_name(raw, site_name)
 
 
 def backs(raw_key, key):
