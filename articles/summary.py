@@ -34,12 +34,14 @@ def key_points(text, count=3):
         vector = {t: c * math.log((total + 1) / (frequency[t] + 1)) + c for t, c in bag.items()}
         norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
         vectors.append({t: v / norm for t, v in vector.items()})
+    # The sum of a sentence's cosines with all others is its dot product with
+    # the sum of all vectors, less its own: linear in sentences, not quadratic.
+    total_vector = Counter()
+    for vector in vectors:
+        total_vector.update(vector)
     centrality = []
     for i, vector in enumerate(vectors):
-        score = 0.0
-        for j, other in enumerate(vectors):
-            if i != j:
-                score += sum(weight * other.get(term, 0.0) for term, weight in vector.items())
+        score = sum(weight * (total_vector[term] - weight) for term, weight in vector.items())
         # News puts what matters first (the inverted pyramid), and a very
         # short sentence is rarely a point on its own.
         position = 1.0 + 0.6 * (1 - i / total)
