@@ -144,7 +144,8 @@ def choose_title(facts, fallback=""):
     visible one first. Each signal votes for a candidate it equals or, for
     og:title and <title>, mostly consists of: "Section: X | Site" backs X
     however it is decorated. The most backed wins, earlier ones on ties; a
-    SEO <title> or social og:title that differs stays outvoted. The fallback
+    SEO <title> or social og:title that differs stays outvoted. A tighter
+    edit of the winner that two signals give replaces it. The fallback
     (trafilatura's, itself read from these tags) only fills in.
     """
     plain = [facts.headings[0] if facts.headings else "", facts.headline]
@@ -160,7 +161,24 @@ def choose_title(facts, fallback=""):
     best = max(range(len(keys)), key=votes.__getitem__)  # the first on ties
     if not votes[best]:
         return strip_site_name(fallback, facts.site_name)
-    return candidates[best]
+    return tighter_edit(facts, candidates[best], plain) or candidates[best]
+
+
+def tighter_edit(facts, headline, plain):
+    """A cut-down edit of the headline that two of the page's signals give as is.
+
+    Two signals, so that a lone length-capped or stray value cannot win;
+    og:title and twitter:title count apart here, as each is set on purpose.
+    """
+    raws = [facts.og_title, facts.twitter_title, facts.title_tag]
+    given = plain + [undecorate(raw, facts.site_name, plain) for raw in raws]
+    keys = [normal(text) for text in given]
+    edits = [
+        text
+        for text, key in zip(given, keys)
+        if key and keys.count(key) >= 2 and is_trimmed(text, headline)
+    ]
+    return min(edits, key=lambda text: len(normal(text)), default="")
 
 
 def undecorate(raw, site_name, plain):
@@ -173,6 +191,35 @@ def undecorate(raw, site_name, plain):
     if raw_key and any(f" {raw_key} " in f" {normal(text)} " for text in plain):
         return raw
     return strip_site_name(raw, site_name)
+
+
+def is_trimmed(short, long):
+    """Whether a headline is another one cut down: fewer words, at most one new.
+
+    Publishers often put a long headline on the page and a tighter edit of
+    it in og:title or JSON-LD ("Mayor opens bridge" for "Mayor opens the new
+    river bridge"); the tighter one reads better in a list. A trailing
+    ellipsis marks a length-capped copy, and keeping under half the words
+    a label ("Bridge"), not an edit.
+    """
+    short_words, long_words = normal(short).split(), normal(long).split()
+    if short.rstrip().endswith(("...", "…")) or len(short_words) >= len(long_words):
+        return False
+    common = common_words(short_words, long_words)
+    return len(short_words) - common <= 1 and 2 * common >= len(long_words)
+
+
+def common_words(first, second):
+    """The length of the longest common subsequence of two word lists."""
+    row = [0] * (len(second) + 1)
+    for word in first:
+        previous = row[:]
+        for index, other in enumerate(second, 1):
+            if word == other:
+                row[index] = previous[index - 1] + 1
+            else:
+                row[index] = max(row[index - 1], previous[index])
+    return row[-1]
 
 
 def backs(raw_key, key):

@@ -42,3 +42,56 @@ def test_twitter_title_only_stands_in_for_a_missing_og_title():
     assert choose_title(facts) == "Council approves the bridge"
     lone = PageFacts(twitter_title="Council approves the bridge | Town Crier")
     assert choose_title(lone) == "Council approves the bridge"
+
+
+def page_with(head, h1):
+    paragraphs = "".join(
+        f"<p>Paragraph {number} says who came to the opening, what the mayor said "
+        "and how long the work on the river bridge took in the end.</p>"
+        for number in range(1, 7)
+    )
+    body = f"<article><h1>{h1}</h1>{paragraphs}</article>"
+    return f"<html><head>{head}</head><body>{body}</body></html>"
+
+
+def test_a_tighter_edit_that_two_signals_give_wins():
+    """og:title and twitter:title, or JSON-LD and <title>, give a cut-down headline."""
+    from articles.extract import extract_page
+
+    long = "Mayor opens the new river bridge after two long years of work"
+    short = "Mayor opens the river bridge after two years of work"
+    social = (
+        f'<meta property="og:title" content="{short}">'
+        f'<meta name="twitter:title" content="{short}">'
+        f"<title>{long} | Town Crier</title>"
+        '<script type="application/ld+json">{"@type": "NewsArticle", '
+        f'"headline": "{long}"}}</script>'
+    )
+    assert extract_page(page_with(social, long)).title == short
+    # One word may be swapped in the edit: "a" for "an ambitious".
+    facts = PageFacts(
+        headings=["Council backs an ambitious plan for the harbour front"],
+        og_title="Council backs an ambitious plan for the harbour front",
+        twitter_title="Council backs an ambitious plan for the harbour front",
+        headline="Council backs a plan for the harbour front",
+        title_tag="Council backs a plan for the harbour front | Town Crier",
+    )
+    assert choose_title(facts) == "Council backs a plan for the harbour front"
+
+
+def test_lone_capped_rewritten_or_label_titles_are_not_edits():
+    long = "Mayor opens the new river bridge after two long years of work"
+    others = {
+        "lone": ("Mayor opens the river bridge", ""),
+        "capped": ("Mayor opens the new river bridge after...",) * 2,
+        "rewritten": ("River bridge finally opens to traffic",) * 2,
+        "label": ("River bridge",) * 2,
+    }
+    for og_title, twitter_title in others.values():
+        facts = PageFacts(
+            headings=[long],
+            headline=long,
+            og_title=og_title,
+            twitter_title=twitter_title,
+        )
+        assert choose_title(facts) == long, og_title
