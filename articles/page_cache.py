@@ -9,6 +9,7 @@ cookie) and pending messages are never served from or stored in the cache.
 import hashlib
 import time
 
+from django.conf import settings
 from django.core.cache import cache, caches
 from django.http import HttpResponse
 from django.utils.cache import patch_cache_control, set_response_etag
@@ -73,6 +74,36 @@ def bump_content_version_for_new_article():
     return True
 
 
+def process_front():
+    """The per-process cache in front of a shared one, if configured."""
+    return caches["pages"] if "pages" in settings.CACHES else None
+
+
+def cached_page(key):
+    """(content, headers, stored_at) from this process, else from the shared cache.
+
+    A copy kept here lives only as long as the shared entry had left, and its
+    key carries the content version, so it is never staler than the shared one.
+    """
+    front = process_front()
+    entry = front.get(key) if front is not None else None
+    if entry is None:
+        entry = cache.get(key)
+        if entry is not None and front is not None:
+            remaining = LIFETIME - (time.time() - entry[2])
+            if remaining > 0:
+                front.set(key, entry, remaining)
+    return entry
+
+
+def store_page(key, content, headers):
+    entry = (content, headers, time.time())
+    cache.set(key, entry, LIFETIME)
+    front = process_front()
+    if front is not None:
+        front.set(key, entry, LIFETIME)
+
+
 def cacheable_request(request):
     return (
         request.method in ("GET", "HEAD")
@@ -90,10 +121,11 @@ class AnonymousPageCacheMiddleware:
         if not cacheable_request(request):
             return self.get_response(request)
         path = hashlib.sha1(request.get_full_path().encode()).hexdigest()
-        key = f"page:{content_version()}:{request.method}:{path}"
-        cached = cache.get(key)
+        # "page2": entries carry their storing time; older entries are never read.
+        key = f"page2:{content_version()}:{request.method}:{path}"
+        cached = cached_page(key)
         if cached is not None:
-            content, headers = cached
+            content, headers, _stored_at = cached
             response = HttpResponse(content, headers=headers)
             response["X-Page-Cache"] = "hit"
             return response
@@ -113,5 +145,5 @@ class AnonymousPageCacheMiddleware:
                 if name.lower() in ("content-type", "cache-control", "last-modified",
                                     "content-language", "etag")
             }
-            cache.set(key, (response.content, headers), LIFETIME)
+            store_page(key, response.content, headers)
         return response

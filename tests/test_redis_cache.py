@@ -36,3 +36,45 @@ def test_cache_operations_work_and_share_one_client(redis_cache):
 def test_missing_counter_raises_like_djangos_backend(redis_cache):
     with pytest.raises(ValueError):
         redis_cache.incr("never-set")
+
+
+@pytest.mark.django_db
+def test_pages_are_kept_in_each_process_in_front_of_redis(redis_cache, client, settings):
+    """A hit costs no Redis round trip; a version bump still reaches every page at once."""
+    from django.core.cache import caches
+
+    from articles.page_cache import bump_content_version
+    from tests.factories import make_article
+
+    shared = {"BACKEND": "aggregator.redis_cache.PooledRedisCache", "LOCATION": REDIS_URL,
+              "KEY_PREFIX": "test-pages"}
+    settings.CACHES = {
+        "default": shared,
+        "locks": shared,
+        "pages": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                  "LOCATION": "test-front"},
+    }
+    caches["default"].clear()
+    caches["pages"].clear()
+    article = make_article()
+
+    rendered = client.get("/")
+    assert "X-Page-Cache" not in rendered.headers
+    caches["default"].clear()  # only this process's copy is left
+    from_front = client.get("/")
+    assert from_front.headers["X-Page-Cache"] == "hit" and from_front.content == rendered.content
+
+    caches["pages"].clear()  # a new process: rendered once, then shared
+    assert "X-Page-Cache" not in client.get("/").headers
+    caches["pages"].clear()
+    assert client.get("/").headers["X-Page-Cache"] == "hit"  # from Redis, copied here
+    caches["default"].clear()
+    assert client.get("/").headers["X-Page-Cache"] == "hit"
+
+    article.title = "A corrected headline"
+    article.save()
+    bump_content_version()
+    fresh = client.get("/")
+    assert "X-Page-Cache" not in fresh.headers
+    assert "A corrected headline" in fresh.content.decode()
+    caches["default"].clear()
