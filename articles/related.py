@@ -16,7 +16,8 @@ MIN_SCORE = 0.12
 # A link much weaker than the article's best one is most often the same
 # kind of event somewhere else.
 RELATIVE_MIN_SCORE = 0.7
-STORY_MIN_SCORE = 0.2
+# Neighbours this close bring their story into consideration.
+STORY_MIN_SCORE = 0.15
 # Cosine to the centroid of a story's members: one close neighbour is not
 # enough to join, so two events of the same kind stay apart.
 STORY_MIN_LINKAGE = 0.24
@@ -25,6 +26,12 @@ STORY_MAX_MEMBERS = 30
 # centroid now fits them better: early choices, made on little evidence,
 # get revised as an event's coverage grows.
 STORY_REVISIT = 10
+# An article alone in its story found no story close enough when it came;
+# revisited later, it joins at a lower linkage: no story of several is split,
+# and the story it joins is judged on more members by then. Where the archive
+# makes an event's own names common (bench/related.py --filler), same-event
+# cosines drop by about an eighth and the event's outliers would stay alone.
+STORY_SINGLE_LINKAGE = 0.2
 WINDOW = timedelta(days=7)
 VECTOR_TERMS = 120
 INDEX_TERMS = 30
@@ -390,7 +397,8 @@ def plan_stories(article, candidates):
 
     The article joins the story whose centroid is close enough; joining on the
     single nearest neighbour would chain two events of the same kind together.
-    Then its closest neighbours may move to a story that fits them better now.
+    Then its closest neighbours, and any nearby article alone in its story,
+    may move to a story that fits them better now.
     """
     nearby = [
         candidate
@@ -418,12 +426,18 @@ def plan_stories(article, candidates):
     sizes = {story_id: len(articles) for story_id, articles in members.items()}
     sizes[own] = sizes.get(own, 0) + 1
     moves = {}
-    for candidate in nearby[:STORY_REVISIT]:
+    alone = [
+        candidate
+        for candidate in nearby[STORY_REVISIT:]
+        if sizes.get(candidate.story_id) == 1
+    ]
+    for candidate in nearby[:STORY_REVISIT] + alone:
         current = candidate.story_id
         if candidate.pk not in members.get(current, {}):
             continue
         target, similarity = best_story(candidate.terms, current, sums)
-        if target == current or similarity < STORY_MIN_LINKAGE:
+        linkage = STORY_SINGLE_LINKAGE if sizes[current] == 1 else STORY_MIN_LINKAGE
+        if target == current or similarity < linkage:
             continue
         staying = centroid_similarity(candidate.terms, sums[current], own=True)
         if sizes[current] > 1 and similarity <= staying:

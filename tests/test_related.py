@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from articles.models import Article, ArticleTerm, RelatedLink
+from articles.models import Article, ArticleTerm, RelatedLink, Story
 from articles.related import relate_article
 from tests.factories import make_article, make_source
 
@@ -198,3 +198,45 @@ def test_figures_weigh_as_a_vector_of_their_own():
     vector = weigh_features(features, {}, 10)
     assert {"#6.1", "#23"} <= set(vector)
     assert abs(sum(weight * weight for weight in vector.values()) - 1) < 1e-3
+
+
+@pytest.mark.parametrize("alone", [True, False])
+@pytest.mark.django_db
+def test_an_article_alone_in_its_story_joins_a_close_story_at_a_lower_linkage(alone):
+    """A story of one article is revisited at STORY_SINGLE_LINKAGE; one with other members is not."""
+    from articles import related
+
+    def story_of(*articles):
+        first = articles[0]
+        story = Story.objects.create(
+            lead_article=first, first_published_at=first.published_at, updated_at=first.published_at
+        )
+        Article.objects.filter(pk__in=[article.pk for article in articles]).update(story=story)
+        return story.pk
+
+    # Between the two linkages to the story's centroid.
+    similarity = (related.STORY_SINGLE_LINKAGE + related.STORY_MIN_LINKAGE) / 2
+    near = {"quake": similarity, "other": (1 - similarity**2) ** 0.5}
+    covered = [make_article(terms={"quake": 1.0}) for _ in range(3)]
+    story = story_of(*covered)
+    singleton = make_article(terms=near)
+    company = [singleton] if alone else [singleton, make_article(terms={"unrelated": 1.0})]
+    story_of(*company)
+    for other in [*covered, singleton]:
+        other.refresh_from_db()
+    article = make_article(terms={"quake": 1.0})
+    candidates = [
+        related.Candidate(
+            other.pk,
+            other.source_id,
+            other.published_at,
+            other.story_id,
+            related.cosine(article.terms, other.terms),
+            other.terms,
+        )
+        for other in [*covered, singleton]
+    ]
+    candidates.sort(key=lambda candidate: -candidate.similarity)
+    chosen, moves = related.plan_stories(article, candidates)
+    assert chosen == story
+    assert moves == ({singleton.pk: story} if alone else {})
