@@ -8,6 +8,7 @@ reached from two feeds is extracted once and its result copied.
 """
 
 import hashlib
+from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from .models import Article
 EXTRACTOR_FILES = ("extract*.py", "sanitize.py", "summary.py")
 
 
+@cache  # on first use, not at start-up of every process that imports this
 def extractor_id():
     digest = hashlib.sha256()
     for package in ("trafilatura", "nh3", "lxml"):
@@ -26,26 +28,23 @@ def extractor_id():
     return digest.hexdigest()[:16]
 
 
-EXTRACTOR_ID = extractor_id()
-
-
 def page_hash(content: bytes):
-    return hashlib.sha256(EXTRACTOR_ID.encode() + b"\0" + content).hexdigest()
+    return hashlib.sha256(extractor_id().encode() + b"\0" + content).hexdigest()
 
 
 def page_validators(response):
     """What to ask with next time: only valid while the extractor is the same."""
     return {
-        "etag": response.headers.get("etag", "")[:500],
-        "last_modified": response.headers.get("last-modified", "")[:100],
-        "extractor": EXTRACTOR_ID,
+        "etag": response.etag,
+        "last_modified": response.last_modified,
+        "extractor": extractor_id(),
     }
 
 
 def conditional_headers(article):
     """ETag and Last-Modified for a conditional GET, if the stored result is still ours."""
     stored = article.page_validators or {}
-    if not article.page_hash or stored.get("extractor") != EXTRACTOR_ID:
+    if not article.page_hash or stored.get("extractor") != extractor_id():
         return "", ""
     return stored.get("etag", ""), stored.get("last_modified", "")
 

@@ -47,6 +47,14 @@ class FetchResult:
         return self.status == 304
 
     @property
+    def etag(self):
+        return self.headers.get("etag", "")[:500]
+
+    @property
+    def last_modified(self):
+        return self.headers.get("last-modified", "")[:100]
+
+    @property
     def content_type(self):
         return self.headers.get("content-type", "").split(";")[0].strip().lower()
 

@@ -361,8 +361,8 @@ def fetch_and_store(source, now):
         created = upsert_entries(source, parsed.entries, now=now)
         if not source.site_url and parsed.link:
             source.site_url = parsed.link
-        source.etag = response.headers.get("etag", "")[:500]
-        source.last_modified = response.headers.get("last-modified", "")[:100]
+        source.etag = response.etag
+        source.last_modified = response.last_modified
         schedule.record_success(
             source, status=response.status, now=now, headers=response.headers,
             ttl_minutes=parsed.ttl_minutes,
