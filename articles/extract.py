@@ -13,6 +13,7 @@ from trafilatura import bare_extraction
 from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
+from . import extract_fallback
 from .extract_clean import (
     clean_lines,
     drop_link_teasers,
@@ -32,6 +33,7 @@ from .summary import key_points
 from .text import text_fingerprint
 
 logger = logging.getLogger(__name__)
+extract_fallback.install()
 
 HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
 HTML_LANG = re.compile(rb"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)", re.I)
@@ -73,8 +75,12 @@ def parse_date(value):
 def extract_page(html, url=""):
     """Extract the article from one page's HTML (bytes or str). Pure: no I/O."""
     raw = html if isinstance(html, bytes) else html.encode("utf-8", "replace")
+    # Parsed once: trafilatura works on its own copy, our rules read this one.
+    tree = load_html(raw)
+    if tree is None:
+        return Extraction()
     document = bare_extraction(
-        raw,
+        tree,
         url=url or None,
         with_metadata=True,
         include_comments=False,
@@ -83,7 +89,6 @@ def extract_page(html, url=""):
     )
     if document is None or document.body is None:
         return Extraction()
-    tree = load_html(raw)
     facts = read_page_facts(tree)
     title = plain_text(choose_title(facts, document.title or ""), 500)
     prune_link_lists(document.body)

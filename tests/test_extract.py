@@ -377,3 +377,35 @@ def test_json_ld_body_is_taken_only_when_the_page_shows_it():
     assert json_ld_stand_in(tree, ["Menu"], said)[0].startswith("The council met")
     long_enough = ["The council met on Tuesday evening. " * 10]
     assert json_ld_stand_in(tree, long_enough, said) == long_enough
+
+
+def fundus_body(name):
+    for line in corpus_path("extraction", "fundus", "expected.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if record["file"] == name:
+            body = record["expected"]["body"]
+            parts = list(body.get("summary", []))
+            for section in body.get("sections", []):
+                parts += section.get("headline", []) + section.get("paragraphs", [])
+            return "\n".join(parts)
+    raise LookupError(name)
+
+
+def test_fallback_extractors_rescue_a_short_extraction_and_leave_a_full_one():
+    """readability runs only when trafilatura's own text is short (extract_fallback)."""
+    from trafilatura import core
+
+    from articles.extract_fallback import compare_when_short
+
+    assert core.compare_extraction is compare_when_short
+    # trafilatura's own pass finds nothing here; readability finds the article.
+    rescued = "html/us/WashingtonTimes_2023_04_28.html.gz"
+    html = gzip.decompress(corpus_path("extraction", "fundus", rescued).read_bytes())
+    assert score_pages([(fundus_body(rescued), extract_page(html).text)])[2] > 0.95
+    # A full-length extraction that readability would have swapped for its own,
+    # with photo credits and tag lists in the text (F1 0.94).
+    folder = corpus_path("extraction", "scrapinghub-aeb")
+    page_id = "fde930b01859de8311c6a14f8aa8c72be0659b551367803deb6736cf3526cf2e"
+    truth = json.loads((folder / "ground-truth.json").read_text())[page_id]
+    html = gzip.decompress((folder / "html" / f"{page_id}.html.gz").read_bytes())
+    assert score_pages([(truth["articleBody"], extract_page(html, truth["url"]).text)])[2] > 0.95
