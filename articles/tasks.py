@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django_q.brokers import get_broker
 from django_q.tasks import async_task
 
 from .ingest import ingest_source
@@ -20,8 +21,9 @@ def poll_sources_task():
     # Not due again until the fetch has had time to run: a slow queue must not
     # collect one fetch of the same source a minute. The fetch sets the real time.
     Source.objects.filter(pk__in=due).update(next_fetch_at=timezone.now() + POLL_LEASE)
+    broker = get_broker()
     for source_id in due:
-        async_task("articles.tasks.fetch_source_task", source_id, group="fetch")
+        async_task("articles.tasks.fetch_source_task", source_id, group="fetch", broker=broker)
     return len(due)
 
 
@@ -31,9 +33,10 @@ def fetch_source_task(source_id):
         return "gone"
     result = ingest_source(source)
     # On the ORM broker, one commit for the feed's whole batch of tasks.
+    broker = get_broker()
     with transaction.atomic():
         for article_id in result.new_article_ids:
-            enqueue_extraction(article_id)
+            enqueue_extraction(article_id, broker)
     return f"{result.status}: {len(result.new_article_ids)} new"
 
 
@@ -51,13 +54,21 @@ def relate_article_task(article_id):
 def retry_stalled_task():
     """Re-enqueue articles whose task was lost (worker killed, broker restart)."""
     stalled = list(Article.objects.stalled().values_list("pk", flat=True)[:500])
+    broker = get_broker()
     for article_id in stalled:
-        enqueue_extraction(article_id)
+        enqueue_extraction(article_id, broker)
     return len(stalled)
 
 
-def enqueue_extraction(article_id):
-    # save=False: one task per article is too many results to keep, and the
-    # article records its own outcome (state, state_reason, extracted_at).
-    # Failures are still saved.
-    async_task("articles.tasks.extract_article_task", article_id, group="extract", save=False)
+def enqueue_extraction(article_id, broker=None):
+    """One task per article. Pass one broker for a batch: without it, django-q2
+    makes a broker, and on Redis a new connection, for every task.
+
+    save=False: one result per article is too many to keep, and the article
+    records its own outcome (state, state_reason, extracted_at). Failures are
+    still saved.
+    """
+    async_task(
+        "articles.tasks.extract_article_task", article_id, group="extract", save=False,
+        broker=broker or get_broker(),
+    )

@@ -1,6 +1,6 @@
 """End-to-end ingest throughput and worker memory: a real django-q2 cluster on PostgreSQL.
 
-    .venv/bin/python bench/ingest.py [--articles 360] [--workers 1,2] [--sources 6]
+    .venv/bin/python bench/ingest.py [--articles 360] [--workers 1,2] [--sources 6] [--broker redis|orm]
     .venv/bin/python bench/ingest.py --memory-check      # 10,000 articles, 1 worker
 
 Serves the scrapinghub-aeb pages (../shared/corpus/extraction/scrapinghub-aeb, 181 pages,
@@ -10,7 +10,9 @@ and each copy's bytes differ (a comment is appended), so every article is really
 (the pipeline copies the extraction of byte-identical pages).
 For each worker count the database (DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/lede_ingest_bench) is dropped, recreated and migrated, a
-`manage.py qcluster` subprocess is started, one fetch_source_task is enqueued per source and
+`manage.py qcluster` subprocess is started (in production's configuration by default: Redis
+as broker and cache, BENCH_REDIS_URL, default redis://127.0.0.1:6379/13, flushed first;
+`--broker orm` runs the embedded default's ORM broker and database cache instead), one fetch_source_task is enqueued per source and
 the clock runs until the last article is ready and related (fetch_source_task, then one
 extract_article_task per article, which extracts and then relates), as seen by polling the
 database every 0.1 s.
@@ -47,6 +49,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/lede_ingest_bench"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
 CORPUS = Path(os.environ.get("CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
 PAGES_DIR = CORPUS / "extraction" / "scrapinghub-aeb"
 # Below articles.ingest.MAX_ENTRIES (500), so no feed is truncated.
@@ -185,6 +188,10 @@ def reset_database(url, env):
         [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity", "0"],
         cwd=ROOT, env=env, check=True,
     )
+    if env.get("REDIS_URL"):
+        import redis
+
+        redis.Redis.from_url(env["REDIS_URL"]).flushdb()  # queued tasks, cached slots
 
 
 def database_stats():
@@ -367,16 +374,22 @@ def wait_for_log(path, text, seconds, process):
 
 def warm_up(workers):
     """A few no-op tasks, so that no worker's first task pays for process start-up."""
-    from django_q.models import OrmQ
+    from django_q.models import Task
     from django_q.tasks import async_task
 
     for _ in range(workers * 2):
         async_task("articles.tasks.relate_article_task", 0, group="warmup")
     deadline = time.monotonic() + 60
-    while OrmQ.objects.exists():  # a task leaves the queue once its result is saved
+    while Task.objects.filter(group="warmup").count() < workers * 2:  # results are saved
         if time.monotonic() > deadline:
             raise RuntimeError("warm-up tasks did not run in 60 s")
         time.sleep(0.2)
+
+
+def queued_tasks():
+    from django_q.brokers import get_broker
+
+    return get_broker().queue_size()
 
 
 # -- one run -----------------------------------------------------------------------
@@ -384,7 +397,7 @@ def warm_up(workers):
 
 def run_pipeline(args, workers, pages, server, env, workdir):
     from django.db.models import Count
-    from django_q.models import OrmQ, Task
+    from django_q.models import Task
     from django_q.tasks import async_task
 
     from articles.models import Article, Source
@@ -444,7 +457,7 @@ def run_pipeline(args, workers, pages, server, env, workdir):
         # poll sees the last article related: at most 0.1 s late.
         elapsed = time.monotonic() - started
         deadline = time.monotonic() + 60
-        while OrmQ.objects.exists() and time.monotonic() < deadline:
+        while queued_tasks() and time.monotonic() < deadline:
             time.sleep(0.2)  # every task acknowledged before the counters are read
         stats_after = database_stats()
         sampler.stop()
@@ -454,8 +467,9 @@ def run_pipeline(args, workers, pages, server, env, workdir):
         stop_cluster(cluster)
 
     redelivered = Task.objects.filter(attempt_count__gt=1).count()
-    if redelivered or OrmQ.objects.exists():
-        log(f"  {redelivered} tasks ran more than once; {OrmQ.objects.count()} left in the queue")
+    left = queued_tasks()
+    if redelivered or left:
+        log(f"  {redelivered} tasks ran more than once; {left} left in the queue")
     ready = Article.objects.filter(state=Article.State.READY, story__isnull=False).count()
     failed = Article.objects.filter(state=Article.State.FAILED).count()
     copies = Article.objects.filter(copy_of__isnull=False).count()
@@ -570,6 +584,8 @@ def main():
     parser.add_argument("--no-query-count", action="store_true",
                         help="skip the in-process queries-per-stage count after each run")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL))
+    parser.add_argument("--broker", choices=["redis", "orm"], default="redis",
+                        help="redis: production's broker and cache; orm: the embedded default's")
     args = parser.parse_args()
     if args.memory_check:
         args.articles, args.workers = 10_000, "1"
@@ -595,11 +611,14 @@ def main():
         "DJANGO_SETTINGS_MODULE": "aggregator.settings",
     }
     env.pop("REDIS_URL", None)
+    if args.broker == "redis":
+        env["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
     os.environ.update({**env, "LOG_LEVEL": "WARNING"})
-    os.environ.pop("REDIS_URL", None)
+    if args.broker != "redis":
+        os.environ.pop("REDIS_URL", None)
 
     command = "python bench/ingest.py " + shlex.join(sys.argv[1:])
-    print(f"# {command.strip()} | {machine()}", flush=True)
+    print(f"# {command.strip()} | {machine()} | broker={args.broker}", flush=True)
     results = []
     try:
         pages = load_pages()
