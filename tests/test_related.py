@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from articles.models import Article, ArticleTerm, RelatedLink, Story
+from articles.models import Article, ArticleTerm, DocumentFrequency, RelatedLink, Story
 from articles.related import relate_article
 from tests.factories import make_article, make_source
 
@@ -59,6 +59,11 @@ def relate_all(articles):
         article.refresh_from_db()
 
 
+def counted_documents():
+    """{term: documents}; the empty term counts the indexed articles."""
+    return dict(DocumentFrequency.objects.values_list("term", "documents"))
+
+
 def linked_ids(article):
     return list(RelatedLink.objects.filter(from_article=article).values_list("to_article_id", flat=True))
 
@@ -105,7 +110,10 @@ def test_copies_are_marked_and_never_linked():
         published_at=timezone.now() - timedelta(hours=1),
     )
     other = make_quake("aceh", 1)
-    relate_all([original, wire_copy, same_url, other])
+    relate_all([original, wire_copy])
+    counts = counted_documents()
+    relate_all([same_url, other])
+    assert counted_documents()[""] == counts[""] + 1  # the copy took its count back
 
     assert original.copy_of is None
     assert wire_copy.copy_of == original
@@ -140,9 +148,12 @@ def test_relating_twice_adds_nothing():
     relate_all(articles)
     before = sorted(RelatedLink.objects.values_list("from_article", "to_article"))
     terms = ArticleTerm.objects.count()
+    counts = counted_documents()
+    assert counts[""] == 3 and counts["searched"] == 3
     relate_all(articles)
     assert sorted(RelatedLink.objects.values_list("from_article", "to_article")) == before
     assert ArticleTerm.objects.count() == terms
+    assert counted_documents() == counts
 
 
 @pytest.mark.django_db
