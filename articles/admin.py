@@ -314,7 +314,9 @@ class TagAdmin(admin.ModelAdmin):
 class StoryAdmin(admin.ModelAdmin):
     list_display = ["__str__", "lead_article", "source_count", "article_count", "updated_at"]
     list_select_related = ["lead_article"]
-    raw_id_fields = ["lead_article"]
+    # Chosen by related.refresh_stories (the fullest original text), which
+    # also marks it on the article; an edit here would be undone by the next one.
+    readonly_fields = ["lead_article"]
     date_hierarchy = "updated_at"
 
 

@@ -155,9 +155,7 @@ class ArticleQuerySet(models.QuerySet):
 
     def one_per_story(self):
         """Each story once, by its lead article; copies never."""
-        return self.originals().filter(
-            Q(story__isnull=True) | Q(story__lead_article=models.F("pk"))
-        )
+        return self.originals().filter(Q(story__isnull=True) | Q(is_story_lead=True))
 
     def for_source(self, source):
         return self.filter(source=source)
@@ -224,6 +222,10 @@ class Article(models.Model):
     page_validators = models.JSONField(default=dict, blank=True, editable=False)
     is_hidden = models.BooleanField(default=False, help_text="Hidden articles are not shown.")
     is_featured = models.BooleanField(default=False, help_text="Pinned at the top of the homepage.")
+    # Its story's lead_article, copied here by related.refresh_stories: lists
+    # that show each story once filter on this table's own columns, which
+    # PostgreSQL can estimate, and so walk the (published_at, id) index.
+    is_story_lead = models.BooleanField(default=False, editable=False)
     tags = models.ManyToManyField(Tag, blank=True, related_name="articles")
     comment_count = models.PositiveIntegerField(default=0, editable=False)
     # Filled on PostgreSQL only (GIN-indexed there); SQLite searches with LIKE.
@@ -239,6 +241,10 @@ class Article(models.Model):
             models.Index(fields=["state"]),
             # Copies are found by URL across sources, not only within one.
             models.Index(fields=["url_hash"]),
+            # The homepage's pinned articles: a few rows, found without a scan.
+            models.Index(
+                fields=["-published_at"], condition=Q(is_featured=True), name="article_featured"
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["source", "guid"], name="article_unique_source_guid"),

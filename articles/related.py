@@ -518,7 +518,7 @@ def refresh_story(story):
 def refresh_stories(story_ids):
     """Counts, dates and lead of each story; stories left without articles go.
 
-    Two statements, whatever the number of stories: this runs for every new
+    Three statements, whatever the number of stories: this runs for every new
     article, and the ORM form (aggregate, window, bulk update) cost five
     statements and about 5 ms of CPU to build them.
     """
@@ -544,6 +544,13 @@ def refresh_stories(story_ids):
             " a.published_at, a.id LIMIT 1)"
             f" WHERE id IN ({ids}) AND EXISTS (SELECT 1 {members})",
             visible * 5 + story_ids + visible,
+        )
+        # Each member learns whether it is now the lead (only changed rows are written).
+        cursor.execute(
+            f"UPDATE {article} SET is_story_lead = NOT is_story_lead"
+            f" WHERE story_id IN ({ids}) AND is_story_lead <> EXISTS (SELECT 1 FROM {story} s"
+            f" WHERE s.id = {article}.story_id AND s.lead_article_id = {article}.id)",
+            story_ids,
         )
         cursor.execute(
             f"DELETE FROM {story} WHERE id IN ({ids})"
