@@ -201,3 +201,37 @@ def test_syndicated_copy_is_shown_once_with_also_published_by(client):
     assert "Also published by" in page and "Second Paper" in page
     copy_page = client.get(copy.get_absolute_url()).content.decode()
     assert "first published by" in copy_page and original.source.name in copy_page
+
+
+@pytest.mark.django_db
+def test_homepage_follows_the_story_lead_when_the_lead_is_hidden(client):
+    from articles.models import Story
+    from articles.related import refresh_story
+
+    lead = make_article(title="Dam breach floods valley", word_count=900)
+    other = make_article(title="Valley residents evacuated after dam breach", word_count=400)
+    story = Story.objects.create(first_published_at=lead.published_at, updated_at=lead.published_at)
+    Article.objects.filter(pk__in=[lead.pk, other.pk]).update(story=story)
+    refresh_story(story)
+    flags = dict(Article.objects.values_list("pk", "is_story_lead"))
+    assert flags == {lead.pk: True, other.pk: False}
+    Article.objects.filter(pk=lead.pk).update(is_hidden=True)
+    refresh_story(story)
+    flags = dict(Article.objects.values_list("pk", "is_story_lead"))
+    assert flags == {lead.pk: False, other.pk: True}
+    html = client.get("/").content.decode()
+    assert other.title in html and lead.title not in html
+
+
+@pytest.mark.django_db
+def test_lists_go_back_a_bounded_number_of_pages(client, monkeypatch):
+    """A list counts at most MAX_LISTED articles, so its cost does not grow with the archive."""
+    from articles import views
+
+    monkeypatch.setattr(views, "MAX_LISTED", 2 * views.PAGE_SIZE)
+    source = make_source()
+    for _ in range(2 * views.PAGE_SIZE + 5):
+        make_article(source=source)
+    assert client.get("/?page=2").status_code == 200
+    assert client.get("/?page=3").status_code == 404
+    assert client.get(source.get_absolute_url() + "?page=3").status_code == 404
