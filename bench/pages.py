@@ -1,14 +1,18 @@
 """Page throughput and latency at scale, with the production settings.
 
-    python bench/pages.py [--articles 100000] [--compare 1000] [--duration 10]
+    python bench/pages.py [--articles 100000] [--compare 1000] [--duration 5] [--rounds 3]
 
-Fills PostgreSQL (BENCH_DATABASE_URL, default .../lede_pages_bench; dropped
-and recreated) with articles, related links, stories and comments, starts
-gunicorn (2 workers, DEBUG off, Redis cache when REDIS_URL or the local Redis
-answers) and loads each path with the same tool and 16 connections (wrk when
-installed, `apt-get install wrk`; a Python generator otherwise). Prints:
+Fills PostgreSQL (BENCH_DATABASE_URL, default .../lede_pages_bench, with a
+_SIZE suffix when two sizes are compared; dropped and recreated) with
+articles, related links, stories and comments, starts gunicorn for each size
+(2 workers, DEBUG off, a Redis cache of its own when the local Redis answers)
+and loads each path with the same tool and 16 connections (wrk when
+installed, `make bench-tools`; a Python generator otherwise). Prints, per size:
     PATH rps=0.0 p50_ms=0.0 p99_ms=0.0 ratio=0.00
-ratio is to /healthz in the same run. "(uncached)" lines hit a different
+ratio is to /healthz in the same round. Each figure is the median of
+--rounds rounds, the sizes taking turns (ABBA...): on a shared VM the same
+loop runs up to 1.6x slower from one minute to the next, and taking turns
+puts that drift on both sizes alike. "(uncached)" lines hit a different
 article or query on every request, so they measure the database path.
 """
 
@@ -105,6 +109,10 @@ def fill(count, rng):
             " WHERE story_id IS NOT NULL GROUP BY story_id) m WHERE m.story_id = s.id"
         )
         cursor.execute(
+            "UPDATE articles_article a SET is_story_lead = true FROM articles_story s"
+            " WHERE s.lead_article_id = a.id"
+        )
+        cursor.execute(
             "UPDATE articles_article SET search_vector ="
             " setweight(to_tsvector('english', title), 'A') ||"
             " setweight(to_tsvector('english', summary), 'B') ||"
@@ -157,11 +165,12 @@ def load_python(urls, seconds, connections):
     lock = threading.Lock()
 
     def client():
-        parts = urlsplit(urls[0])
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        origin = urlsplit(urls[0])
+        connection = http.client.HTTPConnection(origin.hostname, origin.port, timeout=10)
         mine = []
         while time.monotonic() < stop:
-            path = urlsplit(random.choice(urls)).path or "/"
+            parts = urlsplit(random.choice(urls))
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             started = time.perf_counter()
             connection.request("GET", path)
             connection.getresponse().read()
@@ -204,10 +213,8 @@ def measure(base, paths, seconds, connections, folder):
     return results
 
 
-def run(count, args, rng):
-    database_url = os.environ.get(
-        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lede_pages_bench"
-    )
+def start_site(count, database_url, redis_db, rng):
+    """A database of `count` articles and gunicorn serving it: (base URL, process, paths, folder)."""
     name = database_url.rsplit("/", 1)[1]
     admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
     import psycopg
@@ -220,8 +227,11 @@ def run(count, args, rng):
         **os.environ, "DATABASE_URL": database_url, "DEBUG": "0", "HTTPS": "0",
         "SECRET_KEY": "bench-" + "k" * 60, "ALLOWED_HOSTS": "127.0.0.1",
         "STATIC_ROOT": str(Path(folder) / "static"), "VAR_DIR": folder,
+        "DJANGO_SETTINGS_MODULE": "aggregator.settings",
     }
-    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+    env.pop("REDIS_URL", None)
+    # One Redis database per size: both sites serve the same paths.
+    redis_url = f"{os.environ.get('BENCH_REDIS', 'redis://127.0.0.1:6379')}/{redis_db}"
     try:
         import redis
 
@@ -232,16 +242,9 @@ def run(count, args, rng):
     manage = [sys.executable, "manage.py"]
     for step in (["migrate", "-v0"], ["collectstatic", "--noinput", "-v0"]):
         subprocess.run(manage + step, cwd=ROOT, env=env, check=True)
-    os.environ.update(env)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "aggregator.settings"
-    import django
-
-    django.setup()
-    from django.db import connections
-
     started = time.monotonic()
-    fill(count, rng)
-    connections.close_all()
+    # In a process of its own: Django is set up for one database.
+    subprocess.run([sys.executable, __file__, "--fill", str(count)], cwd=ROOT, env=env, check=True)
     print(f"  filled {count} articles in {time.monotonic() - started:.0f} s", file=sys.stderr)
     port = free_port()
     server = subprocess.Popen(
@@ -250,49 +253,85 @@ def run(count, args, rng):
         cwd=ROOT, env=env, start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(60):
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
-        article = f"/articles/article-{count // 2}/"
-        paths = [
-            ("/healthz", ["/healthz"]),
-            ("/", ["/"]),
-            (article, [article]),
-            ("/sources/source-7/", ["/sources/source-7/"]),
-            ("/search/?q=harbour+flood", ["/search/?q=harbour+flood"]),
-            ("/articles/<random>/ (uncached)",
-             [f"/articles/article-{rng.randrange(count)}/" for _ in range(2000)]),
-            ("/search/?q=<random> (uncached)",
-             [f"/search/?q={rng.choice(WORDS)}+{rng.choice(WORDS)}" for _ in range(2000)]),
-        ]
-        for label, targets in paths:  # warm the cache and the connections
-            urllib.request.urlopen(base + targets[0], timeout=30).read()
-        return measure(base, paths, args.duration, args.connections, folder)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=20)
+    for _ in range(60):
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    article = f"/articles/article-{count // 2}/"
+    paths = [
+        ("/healthz", ["/healthz"]),
+        ("/", ["/"]),
+        (article, [article]),
+        ("/sources/source-7/", ["/sources/source-7/"]),
+        ("/search/?q=harbour+flood", ["/search/?q=harbour+flood"]),
+        ("/articles/<random>/ (uncached)",
+         [f"/articles/article-{rng.randrange(count)}/" for _ in range(2000)]),
+        ("/search/?q=<random> (uncached)",
+         [f"/search/?q={rng.choice(WORDS)}+{rng.choice(WORDS)}" for _ in range(2000)]),
+    ]
+    for label, targets in paths:  # warm the cache and the connections
+        urllib.request.urlopen(base + targets[0], timeout=30).read()
+    return base, server, paths, folder
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--compare", type=int, default=0, help="Also measure at this size.")
-    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--duration", type=int, default=5, help="Seconds a path, each round.")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--fill", type=int, help=argparse.SUPPRESS)  # the child that fills
     args = parser.parse_args()
+    if args.fill:
+        import django
+
+        django.setup()
+        fill(args.fill, random.Random(args.fill))
+        return
     tool = "wrk" if shutil.which("wrk") else "python"
     print(f"# bench/pages.py --articles {args.articles} --compare {args.compare}; "
-          f"{tool}, {args.connections} connections, {args.duration} s a path, {os.cpu_count()} cores")
-    for count in [c for c in (args.compare, args.articles) if c]:
-        results = run(count, args, random.Random(count))
-        healthz = results["/healthz"][0]
+          f"{tool}, {args.connections} connections, {args.duration} s a path, "
+          f"median of {args.rounds} rounds, {os.cpu_count()} cores")
+    sizes = [c for c in (args.compare, args.articles) if c]
+    database_url = os.environ.get(
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lede_pages_bench"
+    )
+    sites = {}
+    try:
+        for n, count in enumerate(sizes):
+            url = database_url if len(sizes) == 1 else f"{database_url}_{count}"
+            sites[count] = start_site(count, url, 15 - 3 * n, random.Random(count))
+        rounds = {count: [] for count in sizes}
+        for round_ in range(args.rounds):
+            for count in sizes if round_ % 2 == 0 else sizes[::-1]:
+                base, _server, paths, folder = sites[count]
+                print(f"  round {round_ + 1}: {count} articles", file=sys.stderr)
+                rounds[count].append(measure(base, paths, args.duration, args.connections, folder))
+    finally:
+        for _base, server, _paths, _folder in sites.values():
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=20)
+    medians = {}
+    for count in sizes:
         print(f"## {count} articles")
-        for label, (rps, p50, p99) in results.items():
-            print(f"{label} rps={rps:.1f} p50_ms={p50:.1f} p99_ms={p99:.1f} ratio={rps / healthz:.2f}")
+        medians[count] = {}
+        for label in rounds[count][0]:
+            runs = [result[label] for result in rounds[count]]
+            ratios = [result[label][0] / result["/healthz"][0] for result in rounds[count]]
+            rps, p50, p99 = (statistics.median(column) for column in zip(*runs))
+            medians[count][label] = rps
+            print(f"{label} rps={rps:.1f} p50_ms={p50:.1f} p99_ms={p99:.1f} "
+                  f"ratio={statistics.median(ratios):.2f}")
+    if len(sizes) == 2:
+        small, large = sizes
+        # Same paths in the same order; the article's path differs by size.
+        pairs = zip(medians[small].items(), medians[large].values())
+        print(f"# rps at {large} against {small} articles: " + ", ".join(
+            f"{label} {100 * (at_large / at_small - 1):+.0f}%"
+            for (label, at_small), at_large in pairs if "uncached" not in label))
 
 
 if __name__ == "__main__":
