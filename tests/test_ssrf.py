@@ -181,3 +181,21 @@ def test_allowlist_is_exact_host_and_port(local_server, settings):
             fetch(f"http://localhost:{other.port}/x")
     finally:
         other.close()
+
+
+@pytest.mark.django_db
+def test_a_kept_alive_connection_is_not_reused_past_the_allowlist(settings):
+    """Fetches reuse a thread's connections; one opened while a private pair was
+    allowlisted must not carry a request once the pair is no longer allowed."""
+    server = LocalServer()
+    try:
+        url = server.add("/x", "hello")
+        settings.FETCH_PRIVATE_ALLOWLIST = [f"127.0.0.1:{server.port}"]
+        assert fetch(url).content == b"hello"
+        assert fetch(url).content == b"hello"  # the kept-alive connection
+        settings.FETCH_PRIVATE_ALLOWLIST = []
+        with pytest.raises(FetchError, match="Refused"):
+            fetch(url)
+        assert len(server.requests) == 2
+    finally:
+        server.close()
