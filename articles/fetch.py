@@ -6,6 +6,7 @@ connection to the checked IP, so DNS rebinding cannot slip past), a total
 deadline, a cap on decoded bytes.
 """
 
+import os
 import threading
 import time
 from contextlib import contextmanager
@@ -81,6 +82,8 @@ class GuardedAdapter(IPFilterAdapter):
 
 
 _local = threading.local()
+# A forked worker (django-q2, gunicorn) must not share its parent's sockets.
+os.register_at_fork(after_in_child=lambda: _local.__dict__.clear())
 
 
 def session_for_thread():
