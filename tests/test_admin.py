@@ -164,3 +164,19 @@ def test_preview_extraction_and_fetch_history(admin_client, local_server):
     ingest_source(source)
     history = admin_client.get(reverse("admin:articles_source_fetches", args=[source.pk]))
     assert "ok" in history.content.decode() and "<td>1</td>" in history.content.decode()
+
+
+@pytest.mark.django_db
+def test_story_change_page_shows_its_lead_read_only(admin_client):
+    """The lead is chosen by refresh_stories; the form shows it without a field to edit."""
+    from articles.models import Story
+    from articles.related import refresh_story
+
+    article = make_article(title="Harbour crane collapses")
+    story = Story.objects.create(first_published_at=article.published_at, updated_at=article.published_at)
+    article.story = story
+    article.save(update_fields=["story"])
+    refresh_story(story)
+    html = admin_client.get(reverse("admin:articles_story_change", args=[story.pk])).content.decode()
+    assert "Harbour crane collapses" in html
+    assert 'name="lead_article"' not in html
