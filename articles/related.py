@@ -130,21 +130,9 @@ def count_documents(words_per_article):
     totals = {}
     for words in words_per_article:
         for word in words:
-            if len(word) <= 100:
-                totals[word] = totals.get(word, 0) + 1
+            totals[word] = totals.get(word, 0) + 1
     totals[ALL_DOCUMENTS] = len(words_per_article)
-    table = DocumentFrequency._meta.db_table
-    # Sorted, so concurrent workers lock rows in the same order.
-    items = sorted(totals.items())
-    with connection.cursor() as cursor:
-        for start in range(0, len(items), 500):
-            chunk = items[start : start + 500]
-            cursor.execute(
-                f"INSERT INTO {table} (term, documents) VALUES "
-                + ", ".join(["(%s, %s)"] * len(chunk))
-                + f" ON CONFLICT (term) DO UPDATE SET documents = {table}.documents + excluded.documents",
-                [value for item in chunk for value in item],
-            )
+    add_to_frequencies(totals)
 
 
 def count_and_read(words):
@@ -154,21 +142,29 @@ def count_and_read(words):
     indexed: the upsert returns each count with this article in it, and its
     own one is taken off again.
     """
-    words = sorted({word for word in words if len(word) <= 100} | {ALL_DOCUMENTS})
+    counts = add_to_frequencies(dict.fromkeys([*words, ALL_DOCUMENTS], 1))
+    frequencies = {term: documents - 1 for term, documents in counts.items()}
+    return frequencies, frequencies.pop(ALL_DOCUMENTS, 0)
+
+
+def add_to_frequencies(totals):
+    """Add {word: documents} to the stored frequencies; returns them as they now are."""
     table = DocumentFrequency._meta.db_table
-    frequencies = {}
+    # Sorted, so concurrent workers lock rows in the same order.
+    items = sorted((word, n) for word, n in totals.items() if len(word) <= 100)
+    counts = {}
     with connection.cursor() as cursor:
-        for start in range(0, len(words), 2000):
-            chunk = words[start : start + 2000]
+        for start in range(0, len(items), 2000):
+            chunk = items[start : start + 2000]
             cursor.execute(
                 f"INSERT INTO {table} (term, documents) VALUES "
-                + ", ".join(["(%s, 1)"] * len(chunk))
-                + f" ON CONFLICT (term) DO UPDATE SET documents = {table}.documents + 1"
+                + ", ".join(["(%s, %s)"] * len(chunk))
+                + f" ON CONFLICT (term) DO UPDATE SET documents = {table}.documents + excluded.documents"
                 " RETURNING term, documents",
-                chunk,
+                [value for item in chunk for value in item],
             )
-            frequencies.update((term, documents - 1) for term, documents in cursor.fetchall())
-    return frequencies, frequencies.pop(ALL_DOCUMENTS, 0)
+            counts.update(cursor.fetchall())
+    return counts
 
 
 def uncount(words):

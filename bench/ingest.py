@@ -12,8 +12,8 @@ For each worker count the database (DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/lede_ingest_bench) is dropped, recreated and migrated, a
 `manage.py qcluster` subprocess is started (in production's configuration by default: Redis
 as broker and cache, BENCH_REDIS_URL, default redis://127.0.0.1:6379/13, flushed first;
-`--broker orm` runs the embedded default's ORM broker and database cache instead), one fetch_source_task is enqueued per source and
-the clock runs until the last article is ready and related (fetch_source_task, then one
+`--broker orm` runs the embedded default's ORM broker and database cache instead), one
+fetch_source_task is enqueued per source and the clock runs until the last article is ready and related (fetch_source_task, then one
 extract_article_task per article, which extracts and then relates), as seen by polling the
 database every 0.1 s.
 Prints a header comment and one line per worker count:

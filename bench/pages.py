@@ -253,26 +253,30 @@ def start_site(count, database_url, redis_db, rng):
         cwd=ROOT, env=env, start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(60):
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    article = f"/articles/article-{count // 2}/"
-    paths = [
-        ("/healthz", ["/healthz"]),
-        ("/", ["/"]),
-        (article, [article]),
-        ("/sources/source-7/", ["/sources/source-7/"]),
-        ("/search/?q=harbour+flood", ["/search/?q=harbour+flood"]),
-        ("/articles/<random>/ (uncached)",
-         [f"/articles/article-{rng.randrange(count)}/" for _ in range(2000)]),
-        ("/search/?q=<random> (uncached)",
-         [f"/search/?q={rng.choice(WORDS)}+{rng.choice(WORDS)}" for _ in range(2000)]),
-    ]
-    for label, targets in paths:  # warm the cache and the connections
-        urllib.request.urlopen(base + targets[0], timeout=30).read()
+    try:
+        for _ in range(60):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        article = f"/articles/article-{count // 2}/"
+        paths = [
+            ("/healthz", ["/healthz"]),
+            ("/", ["/"]),
+            (article, [article]),
+            ("/sources/source-7/", ["/sources/source-7/"]),
+            ("/search/?q=harbour+flood", ["/search/?q=harbour+flood"]),
+            ("/articles/<random>/ (uncached)",
+             [f"/articles/article-{rng.randrange(count)}/" for _ in range(2000)]),
+            ("/search/?q=<random> (uncached)",
+             [f"/search/?q={rng.choice(WORDS)}+{rng.choice(WORDS)}" for _ in range(2000)]),
+        ]
+        for label, targets in paths:  # warm the cache and the connections
+            urllib.request.urlopen(base + targets[0], timeout=30).read()
+    except BaseException:
+        os.killpg(server.pid, signal.SIGTERM)
+        raise
     return base, server, paths, folder
 
 

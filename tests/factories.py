@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from articles.models import Article, Category, RelatedLink, Source
+from articles.models import Article, Category, RelatedLink, Source, Story
 
 counter = itertools.count(1)
 
@@ -50,3 +50,14 @@ def make_article(**overrides):
 
 def link(from_article, to_article, score=0.5):
     return RelatedLink.objects.create(from_article=from_article, to_article=to_article, score=score)
+
+
+def make_story(*articles):
+    """A story of `articles`, its counts and lead refreshed as the pipeline does."""
+    from articles.related import refresh_story
+
+    first = min(articles, key=lambda article: article.published_at)
+    story = Story.objects.create(first_published_at=first.published_at, updated_at=first.published_at)
+    Article.objects.filter(pk__in=[article.pk for article in articles]).update(story=story)
+    refresh_story(story)
+    return story

@@ -12,16 +12,24 @@ class Route:
 
 
 class LocalServer:
-    """A threaded HTTP server on 127.0.0.1 serving `routes` {path: Route}."""
+    """A threaded HTTP server on 127.0.0.1 serving `routes` {path: Route}.
 
-    def __init__(self):
+    With keep_alive, it speaks HTTP/1.1 and keeps connections open; `peers`
+    holds each request's client address, so a test can see a connection reused.
+    """
+
+    def __init__(self, keep_alive=False):
         self.routes = {}
         self.requests = []
+        self.peers = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
             def do_GET(self):
                 server.requests.append((self.path, dict(self.headers)))
+                server.peers.append(self.client_address)
                 route = server.routes.get(self.path.split("?")[0])
                 if route is None:
                     self.send_response(404)

@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from articles.models import Article, Source
-from tests.factories import link, make_article, make_source
+from tests.factories import link, make_article, make_source, make_story
 
 PAGE = """<html lang="en"><head><title>{title}</title></head><body>
 <nav><a href="/">Home</a></nav><article><h1>{title}</h1>
@@ -169,14 +169,7 @@ def test_preview_extraction_and_fetch_history(admin_client, local_server):
 @pytest.mark.django_db
 def test_story_change_page_shows_its_lead_read_only(admin_client):
     """The lead is chosen by refresh_stories; the form shows it without a field to edit."""
-    from articles.models import Story
-    from articles.related import refresh_story
-
-    article = make_article(title="Harbour crane collapses")
-    story = Story.objects.create(first_published_at=article.published_at, updated_at=article.published_at)
-    article.story = story
-    article.save(update_fields=["story"])
-    refresh_story(story)
+    story = make_story(make_article(title="Harbour crane collapses"))
     html = admin_client.get(reverse("admin:articles_story_change", args=[story.pk])).content.decode()
     assert "Harbour crane collapses" in html
     assert 'name="lead_article"' not in html

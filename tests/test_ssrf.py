@@ -187,12 +187,13 @@ def test_allowlist_is_exact_host_and_port(local_server, settings):
 def test_a_kept_alive_connection_is_not_reused_past_the_allowlist(settings):
     """Fetches reuse a thread's connections; one opened while a private pair was
     allowlisted must not carry a request once the pair is no longer allowed."""
-    server = LocalServer()
+    server = LocalServer(keep_alive=True)
     try:
         url = server.add("/x", "hello")
         settings.FETCH_PRIVATE_ALLOWLIST = [f"127.0.0.1:{server.port}"]
         assert fetch(url).content == b"hello"
-        assert fetch(url).content == b"hello"  # the kept-alive connection
+        assert fetch(url).content == b"hello"
+        assert server.peers[0] == server.peers[1]  # one connection, kept alive
         settings.FETCH_PRIVATE_ALLOWLIST = []
         with pytest.raises(FetchError, match="Refused"):
             fetch(url)

@@ -3,7 +3,7 @@ from django.urls import reverse
 from django.utils.timezone import now as timezone_now
 
 from articles.models import Article
-from tests.factories import link, make_article, make_category, make_source
+from tests.factories import link, make_article, make_category, make_source, make_story
 
 
 
@@ -103,14 +103,9 @@ def test_pagination(client):
 
 @pytest.mark.django_db
 def test_story_page_lists_coverage_earliest_first(client):
-    from articles.related import refresh_story
-    from articles.models import Story
-
     first = make_article()
     second = make_article()
-    story = Story.objects.create(first_published_at=first.published_at, updated_at=first.published_at)
-    Article.objects.filter(pk__in=[first.pk, second.pk]).update(story=story)
-    refresh_story(story)
+    story = make_story(first, second)
     response = client.get(story.get_absolute_url())
     titles = [article.title for article in response.context["coverage"]]
     earliest = sorted([first, second], key=lambda a: a.published_at)
@@ -175,14 +170,9 @@ def test_no_page_query_count_grows_with_content(client, django_user_model, signe
 
 @pytest.mark.django_db
 def test_homepage_shows_a_story_once_with_its_source_count(client):
-    from articles.models import Story
-    from articles.related import refresh_story
-
     lead = make_article(title="Rail strike halts trains", word_count=600)
     other = make_article(title="Commuters stranded by rail strike", word_count=300)
-    story = Story.objects.create(first_published_at=lead.published_at, updated_at=lead.published_at)
-    Article.objects.filter(pk__in=[lead.pk, other.pk]).update(story=story)
-    refresh_story(story)
+    story = make_story(lead, other)
     html = client.get("/").content.decode()
     assert lead.title in html and other.title not in html
     assert "2 sources" in html and story.get_absolute_url() in html
@@ -205,14 +195,11 @@ def test_syndicated_copy_is_shown_once_with_also_published_by(client):
 
 @pytest.mark.django_db
 def test_homepage_follows_the_story_lead_when_the_lead_is_hidden(client):
-    from articles.models import Story
     from articles.related import refresh_story
 
     lead = make_article(title="Dam breach floods valley", word_count=900)
     other = make_article(title="Valley residents evacuated after dam breach", word_count=400)
-    story = Story.objects.create(first_published_at=lead.published_at, updated_at=lead.published_at)
-    Article.objects.filter(pk__in=[lead.pk, other.pk]).update(story=story)
-    refresh_story(story)
+    story = make_story(lead, other)
     flags = dict(Article.objects.values_list("pk", "is_story_lead"))
     assert flags == {lead.pk: True, other.pk: False}
     Article.objects.filter(pk=lead.pk).update(is_hidden=True)
