@@ -173,6 +173,11 @@ class ArticleQuerySet(models.QuerySet):
         abandoned = Q(state=Article.State.EXTRACTING, claimed_until__lt=now)
         return self.filter(waiting | abandoned, extraction_attempts__lt=MAX_EXTRACTION_ATTEMPTS)
 
+    def unrelated(self, now=None, grace=timedelta(minutes=5)):
+        """Extracted but never related: its task failed between the two steps."""
+        now = now or timezone.now()
+        return self.visible().filter(story__isnull=True, extracted_at__lt=now - grace)
+
 
 class Article(models.Model):
     class State(models.TextChoices):

@@ -1,10 +1,12 @@
 """Related links and stories: an inverted index of each article's strongest terms, exact cosine on the best few hundred."""
 
+import contextlib
+import functools
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Case, F, IntegerField, Q, Value, When, Window
 from django.db.models.functions import RowNumber
 
@@ -50,6 +52,31 @@ STALE_FACTOR = 0.15
 COPY_MIN_SCORE = 0.9
 COPY_MIN_OVERLAP = 0.8
 ALL_DOCUMENTS = ""  # the DocumentFrequency row that counts indexed articles
+FREQUENCY_CHUNK = 2000
+DEADLOCK = "40P01"
+DEADLOCK_ATTEMPTS = 3
+
+
+def retrying_deadlocks(function):
+    """Run a transaction again when PostgreSQL made it a deadlock's victim.
+
+    Two workers relating articles of one event lock some of the same article,
+    story and frequency rows; PostgreSQL aborts one of them, which then holds
+    nothing and may simply run again. Inside an outer transaction there is
+    nothing to retry: the error goes up.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+            try:
+                return function(*args, **kwargs)
+            except OperationalError as exc:
+                victim = getattr(exc.__cause__, "sqlstate", None) == DEADLOCK
+                if not victim or connection.in_atomic_block or attempt == DEADLOCK_ATTEMPTS:
+                    raise
+
+    return wrapper
 
 
 @dataclass
@@ -147,15 +174,18 @@ def count_and_read(words):
     return frequencies, frequencies.pop(ALL_DOCUMENTS, 0)
 
 
+@retrying_deadlocks
 def add_to_frequencies(totals):
     """Add {word: documents} to the stored frequencies; returns them as they now are."""
     table = DocumentFrequency._meta.db_table
     # Sorted, so concurrent workers lock rows in the same order.
     items = sorted((word, n) for word, n in totals.items() if len(word) <= 100)
     counts = {}
-    with connection.cursor() as cursor:
-        for start in range(0, len(items), 2000):
-            chunk = items[start : start + 2000]
+    # Several statements commit together, so a retried deadlock counts nothing twice.
+    chunks = transaction.atomic() if len(items) > FREQUENCY_CHUNK else contextlib.nullcontext()
+    with chunks, connection.cursor() as cursor:
+        for start in range(0, len(items), FREQUENCY_CHUNK):
+            chunk = items[start : start + FREQUENCY_CHUNK]
             cursor.execute(
                 f"INSERT INTO {table} (term, documents) VALUES "
                 + ", ".join(["(%s, %s)"] * len(chunk))
@@ -168,9 +198,25 @@ def add_to_frequencies(totals):
 
 
 def uncount(words):
-    """Take back count_and_read's count: the article turned out to be a copy."""
-    words = [word for word in words if len(word) <= 100] + [ALL_DOCUMENTS]
-    DocumentFrequency.objects.filter(term__in=words).update(documents=F("documents") - 1)
+    """Take back count_and_read's count: the article turned out to be a copy.
+
+    Rows are locked in the upsert's order (code points, as Python sorts): a
+    plain UPDATE ... WHERE term IN locks them in scan order, and against
+    another worker's upsert that deadlocked.
+    """
+    terms = sorted({word for word in words if len(word) <= 100} | {ALL_DOCUMENTS})
+    rows = DocumentFrequency.objects.filter(term__in=terms)
+    if not connection.features.has_select_for_update:  # SQLite: one writer at a time
+        rows.update(documents=F("documents") - 1)
+        return
+    table = DocumentFrequency._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET documents = {table}.documents - 1 FROM"
+            f" (SELECT term FROM {table} WHERE term = ANY(%s) ORDER BY term COLLATE \"C\""
+            f" FOR UPDATE) locked WHERE {table}.term = locked.term",
+            [terms],
+        )
 
 
 def index_rows(article_id, published_at, vector):
@@ -321,6 +367,7 @@ def analyse_article(article):
     return candidates
 
 
+@retrying_deadlocks
 @transaction.atomic
 def store_related_links(article, ranked):
     """The article's links; older articles learn of it too, in a constant number of statements."""
@@ -470,6 +517,7 @@ def plan_stories(article, candidates):
     return chosen, moves
 
 
+@retrying_deadlocks
 @transaction.atomic
 def assign_story(article, candidates):
     """Join the copied original's story, or the closest story, or start one; revise neighbours."""

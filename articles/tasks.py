@@ -52,8 +52,10 @@ def relate_article_task(article_id):
 
 
 def retry_stalled_task():
-    """Re-enqueue articles whose task was lost (worker killed, broker restart)."""
+    """Re-enqueue articles whose task was lost (worker killed, broker restart) or
+    failed after extracting (the task relates an extracted article it cannot claim)."""
     stalled = list(Article.objects.stalled().values_list("pk", flat=True)[:500])
+    stalled += Article.objects.unrelated().values_list("pk", flat=True)[: 500 - len(stalled)]
     broker = get_broker()
     for article_id in stalled:
         enqueue_extraction(article_id, broker)

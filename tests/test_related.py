@@ -251,3 +251,50 @@ def test_an_article_alone_in_its_story_joins_a_close_story_at_a_lower_linkage(al
     chosen, moves = related.plan_stories(article, candidates)
     assert chosen == story
     assert moves == ({singleton.pk: story} if alone else {})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_victim_of_a_deadlock_runs_again():
+    """Two workers lock the same two rows in opposite orders: PostgreSQL aborts one
+    transaction, and retrying_deadlocks runs it again instead of failing the task."""
+    import threading
+
+    from django.db import connection, transaction
+    from django.db.models import F
+
+    from articles.related import retrying_deadlocks
+
+    DocumentFrequency.objects.bulk_create(
+        [DocumentFrequency(term="north", documents=0), DocumentFrequency(term="south", documents=0)]
+    )
+    both_hold_one = threading.Barrier(2, timeout=10)
+    runs, errors = {"a": 0, "b": 0}, []
+
+    @retrying_deadlocks
+    @transaction.atomic
+    def add_one(name, first, second):
+        runs[name] += 1
+        DocumentFrequency.objects.filter(term=first).update(documents=F("documents") + 1)
+        if runs[name] == 1:
+            both_hold_one.wait()  # each holds its first row and now asks for the other's
+        DocumentFrequency.objects.filter(term=second).update(documents=F("documents") + 1)
+
+    def worker(name, first, second):
+        try:
+            add_one(name, first, second)
+        except Exception as exc:  # reported to the test below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=worker, args=("a", "north", "south")),
+        threading.Thread(target=worker, args=("b", "south", "north")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert sorted(runs.values()) == [1, 2]  # one victim, run twice
+    assert counted_documents() == {"north": 2, "south": 2}
