@@ -1,4 +1,4 @@
-"""Related links and stories: an inverted index of each article's strongest terms, exact cosine on the best few hundred."""
+"""Related links and stories: an inverted index of each article's strongest terms, exact cosine on the best hundred."""
 
 import contextlib
 import functools
