@@ -208,7 +208,7 @@ def pairs_sql(pairs, first, second):
     if connection.vendor == "postgresql":
         sql = (
             f"SELECT * FROM unnest(%s::{first_type}[], %s::{second_type}[])"
-            f" AS pairs ({first_name}, {second_name}) WHERE true"
+            f" AS pairs ({first_name}, {second_name})"
         )
         return sql, [[pair[0] for pair in pairs], [pair[1] for pair in pairs]]
     # WHERE true: SQLite's rule for an INSERT ... SELECT ... ON CONFLICT.
@@ -228,9 +228,8 @@ def uncount(words):
     another worker's upsert that deadlocked.
     """
     terms = sorted({word for word in words if len(word) <= 100} | {ALL_DOCUMENTS})
-    rows = DocumentFrequency.objects.filter(term__in=terms)
     if not connection.features.has_select_for_update:  # SQLite: one writer at a time
-        rows.update(documents=F("documents") - 1)
+        DocumentFrequency.objects.filter(term__in=terms).update(documents=F("documents") - 1)
         return
     table = DocumentFrequency._meta.db_table
     with connection.cursor() as cursor:

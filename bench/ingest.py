@@ -445,6 +445,14 @@ def run_pipeline(args, workers, pages, server, env, workdir):
                 last_report = now
                 log(f"  {now - started:5.0f} s: {counts} related={related} "
                     f"worker_rss_mb={sampler.max_rss['worker'] // 1024}")
+                # A failed task leaves its article behind until the sweeper's next
+                # run: stop now, with its error, instead of waiting for the stall.
+                failure = Task.objects.filter(success=False).exclude(group="warmup").first()
+                if failure is not None:
+                    raise RuntimeError(
+                        f"task {failure.func} failed: {str(failure.result).splitlines()[0]}; "
+                        f"cluster log: {log_path}"
+                    )
             if done >= args.articles:
                 break
             if now - last_change > STALL_SECONDS:
