@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from .fields import FastJSONField
+
 
 MAX_EXTRACTION_ATTEMPTS = 3
 
@@ -214,7 +216,7 @@ class Article(models.Model):
     lead_image_url = models.URLField(max_length=2000, blank=True)
     language = models.CharField(max_length=12, blank=True)
     word_count = models.PositiveIntegerField(default=0)
-    terms = models.JSONField(default=dict, blank=True, editable=False)
+    terms = FastJSONField(default=dict, blank=True, editable=False)
     key_points = models.JSONField(default=list, blank=True)
     state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
     state_reason = models.TextField(blank=True)
