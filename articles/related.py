@@ -12,7 +12,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import RowNumber
 
 from .models import Article, ArticleTerm, DocumentFrequency, RelatedLink, Story
-from .text import article_features, shingles, text_fingerprint
+from .text import article_features, has_digit, shingles, text_fingerprint
 
 TOP_K = 6
 MIN_SCORE = 0.12
@@ -125,7 +125,7 @@ def weigh_features(features, frequencies, documents):
             weight = PAIR_BOOST * (idf(first) + idf(second)) / 2
         elif feature.startswith("^"):
             weight = NAME_BOOST * idf(feature[1:])
-            if any(character.isdigit() for character in feature):
+            if has_digit(feature[1:]):
                 figures["#" + feature[1:]] = (1 + math.log(count)) * idf(feature[1:])
         else:
             weight = idf(feature)
@@ -147,9 +147,8 @@ def article_words(features):
 
 
 def cosine(first, second):
-    if len(second) < len(first):
-        first, second = second, first
-    return sum(weight * second.get(term, 0.0) for term, weight in first.items())
+    # The shared terms first, in C: most pairs share a few of their hundred.
+    return sum(first[term] * second[term] for term in first.keys() & second.keys())
 
 
 def count_documents(words_per_article):

@@ -30,6 +30,11 @@ def is_term(word):
     return len(word) >= 3 and word not in STOPWORDS and not word.startswith("_")
 
 
+def has_digit(word):
+    # isalpha first: a C call that settles most words without a Python loop.
+    return not word.isalpha() and any(character.isdigit() for character in word)
+
+
 def article_features(title, text):
     """Term counts: lowercased words, word pairs, and names marked with a leading '^'.
 
@@ -50,7 +55,7 @@ def article_features(title, text):
                 previous = None
                 continue
             counts[lower] = counts.get(lower, 0) + 1
-            if (position > 0 and word[0].isupper()) or any(ch.isdigit() for ch in word):
+            if (position > 0 and word[0].isupper()) or has_digit(word):
                 counts["^" + lower] = counts.get("^" + lower, 0) + 1
             if previous is not None:
                 pair = f"{previous} {lower}"
