@@ -25,6 +25,12 @@ READ_SIZE = 16 * 1024
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 ROBOTS_MAX_BYTES = 512 * 1024
 ROBOTS_CACHE_SECONDS = 3600
+ROBOTS_UNREACHABLE_SECONDS = 600
+ROBOTS_DISALLOW_ALL = "User-agent: *\nDisallow: /"
+ROBOTS_PARSED_SECONDS = 60
+ROBOTS_PARSED_ENTRIES = 500
+# origin -> (expiry on the monotonic clock, parsed rules): this process's copy.
+_parsed_robots = {}
 
 
 class FetchError(Exception):
@@ -258,31 +264,48 @@ def host_slot(host, timeout):
 
 
 def robots_allow(url):
-    """robots.txt of the URL's origin, cached per host (RFC 9309 on errors)."""
+    """Whether robots.txt lets us fetch `url` (RFC 9309 on errors).
+
+    The rules are shared through the cache for an hour; each process also
+    keeps them parsed for a minute, since a site's robots.txt can run to
+    thousands of lines and every page of a feed asks again.
+    """
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}"
+    now = time.monotonic()
+    entry = _parsed_robots.get(origin)
+    if entry is None or entry[0] < now:
+        parser = RobotFileParser()
+        parser.parse(robots_rules(origin).splitlines())
+        if len(_parsed_robots) >= ROBOTS_PARSED_ENTRIES:
+            _parsed_robots.pop(next(iter(_parsed_robots)))  # the oldest
+        entry = _parsed_robots[origin] = (now + ROBOTS_PARSED_SECONDS, parser)
+    return entry[1].can_fetch(settings.FETCH_USER_AGENT, url)
+
+
+def robots_rules(origin):
+    """The text of the origin's robots.txt, through the shared cache."""
     key = f"robots:{origin}"
     rules = cache.get(key)
-    if rules is None:
-        try:
-            response = fetch(
-                origin + "/robots.txt", accept="text/plain", max_bytes=ROBOTS_MAX_BYTES, timeout=10
-            )
-            rules = response.content.decode("utf-8", "replace")
-        except FetchError as exc:
-            if exc.reason.startswith("Refused"):
-                raise  # the page itself would be refused for the same reason
-            if exc.status is not None and exc.status < 500:
-                rules = ""  # missing or empty: everything is allowed
-            else:
-                # Unreachable or a server error: assume all is disallowed, but
-                # not for long.
-                cache.set(key, "User-agent: *\nDisallow: /", 600)
-                return False
-        cache.set(key, rules, ROBOTS_CACHE_SECONDS)
-    parser = RobotFileParser()
-    parser.parse(rules.splitlines())
-    return parser.can_fetch(settings.FETCH_USER_AGENT, url)
+    if rules is not None:
+        return rules
+    try:
+        response = fetch(
+            origin + "/robots.txt", accept="text/plain", max_bytes=ROBOTS_MAX_BYTES, timeout=10
+        )
+        rules = response.content.decode("utf-8", "replace")
+    except FetchError as exc:
+        if exc.reason.startswith("Refused"):
+            raise  # the page itself would be refused for the same reason
+        if exc.status is not None and exc.status < 500:
+            rules = ""  # missing or empty: everything is allowed
+        else:
+            # Unreachable or a server error: assume all is disallowed, but
+            # not for long.
+            cache.set(key, ROBOTS_DISALLOW_ALL, ROBOTS_UNREACHABLE_SECONDS)
+            return ROBOTS_DISALLOW_ALL
+    cache.set(key, rules, ROBOTS_CACHE_SECONDS)
+    return rules
 
 
 def describe_exception(exc):

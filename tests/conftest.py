@@ -84,12 +84,23 @@ def empty_cache():
     """The page cache must not carry one test's pages into the next."""
     from django.core.cache import cache
 
+    from articles.fetch import _parsed_robots
     from articles.page_cache import local_version
 
     cache.clear()
+    _parsed_robots.clear()
     # One process: bumps update the local copy, so it never needs re-reading
     # from the shared cache (whose database queries would blur query counts).
     local_version.update(value=1, read_at=float("inf"))
+
+
+@pytest.fixture(autouse=True)
+def relating_thread_stopped():
+    """A test that related in the pipeline's thread leaves no connection open."""
+    yield
+    from articles.pipeline import stop_relating_thread
+
+    stop_relating_thread()
 
 
 @pytest.fixture(autouse=True)
