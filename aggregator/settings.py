@@ -274,6 +274,11 @@ FETCH_PRIVATE_ALLOWLIST = env_list("FETCH_PRIVATE_ALLOWLIST")
 FETCH_PER_HOST = int(os.environ.get("FETCH_PER_HOST", "2"))
 # Longer than the task timeout: a live extraction never loses its claim.
 EXTRACTION_LEASE = int(os.environ.get("EXTRACTION_LEASE", "300"))
+# Articles per extraction task (articles/tasks.py), and the time after which a
+# batch leaves its unstarted articles to a new task: with one more article's
+# fetch (FETCH_TIMEOUT) and extraction, still well inside the task timeout.
+EXTRACT_BATCH = int(os.environ.get("EXTRACT_BATCH", "10"))
+EXTRACT_BATCH_SECONDS = Q_CLUSTER["timeout"] / 4
 
 LOGGING = {
     "version": 1,

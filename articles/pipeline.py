@@ -1,15 +1,26 @@
 """An article through extraction and related links; a synchronous pass of the whole pipeline."""
 
+import logging
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import close_old_connections, connection, connections
 
 from .extract import extract_article
 from .ingest import ingest_source
 from .models import Article
 from .page_cache import bump_content_version, bump_content_version_for_new_article
 from .related import relate_article
+
+logger = logging.getLogger(__name__)
+RELATE = "relate"
+# The process's relating thread (relating_beside), made on first use. A
+# forked child has the object but not the thread.
+_relater = {}
+os.register_at_fork(after_in_child=_relater.clear)
 
 
 @dataclass
@@ -60,22 +71,109 @@ def extract_and_relate_article(article_id, force=False):
     unrelated, and relates it.
     """
     with commits_without_flush():
-        return extract_and_relate(article_id, force)
+        state = extract_step(article_id, force)
+        if state == RELATE:
+            relate_now(article_id)
+            state = Article.State.READY
+        return state
 
 
-def extract_and_relate(article_id, force):
+def extract_and_relate_articles(article_ids, seconds=None):
+    """Extract and relate a batch; returns ({id: state}, ids left unstarted after `seconds`).
+
+    Each article is related in a thread beside the extraction of the next one
+    (relating_beside): relating waits on the database for about a third of its
+    time, which the next extraction uses. Articles are still related one at a
+    time, in order. `seconds` bounds the batch below the task timeout: pages
+    that each take the whole fetch timeout must not get the worker killed.
+    """
+    deadline = None if seconds is None else time.monotonic() + seconds
+    states = {}
+    with commits_without_flush(), relating_beside() as relate:
+        for n, article_id in enumerate(article_ids):
+            # The first article always starts: every batch makes progress.
+            if n and deadline is not None and time.monotonic() > deadline:
+                return states, list(article_ids[n:])
+            state = extract_step(article_id)
+            if state == RELATE:
+                relate(article_id)
+                state = Article.State.READY
+            states[article_id] = state
+    return states, []
+
+
+def extract_step(article_id, force=False):
+    """Extract the article; RELATE when it is ready to be related, else its outcome."""
     article = extract_article(article_id, force=force)
     if article is None:
         unrelated = Article.objects.filter(
             pk=article_id, state=Article.State.READY, story__isnull=True
         ).exists()
-        if not unrelated:
-            return "not claimed"
-    elif article.state != Article.State.READY:
-        return article.state
+        return RELATE if unrelated else "not claimed"
+    return RELATE if article.state == Article.State.READY else article.state
+
+
+def relate_now(article_id):
     relate_article(article_id)
     bump_content_version_for_new_article()
-    return Article.State.READY
+
+
+@contextmanager
+def relating_beside():
+    """Yields relate(article_id), which relates in the process's relating thread on PostgreSQL.
+
+    The thread keeps its own connection from batch to batch, checked at each
+    batch's start as django-q2 checks the task's own. The block's end waits
+    for every article to be related and then raises the first error (each is
+    logged; the others are related all the same). Inline instead on SQLite,
+    which has one writer at a time, and inside a transaction, whose rows
+    another connection cannot see.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield relate_now
+        return
+    relater = relating_thread()
+    relater.submit(prepare_relating_connection)
+    futures = []
+    try:
+        yield lambda article_id: futures.append(relater.submit(relate_in_thread, article_id))
+    finally:
+        errors = [future.exception() for future in futures]
+    for error in errors:
+        if error is not None:
+            raise error
+
+
+def relating_thread():
+    if "thread" not in _relater:
+        _relater["thread"] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relate")
+    return _relater["thread"]
+
+
+def stop_relating_thread():
+    """Close the relating thread's connection and end it (a worker simply exits)."""
+    relater = _relater.pop("thread", None)
+    if relater is not None:
+        relater.submit(connections.close_all).result()  # runs in the thread: its connection
+        relater.shutdown()
+
+
+def prepare_relating_connection():
+    """In the relating thread: a connection checked as django-q2 checks the
+    task's own, whose commits do not wait for the flush (commits_without_flush).
+    The thread relates nothing else, so the setting stays for the session."""
+    close_old_connections()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO off")
+
+
+def relate_in_thread(article_id):
+    try:
+        relate_now(article_id)
+    except Exception:
+        logger.exception("Relating article %s failed", article_id)
+        raise
 
 
 def run_pass(sources, progress=None):

@@ -1,7 +1,9 @@
 """django-q2 entry points: ids in, one plain function each, next step enqueued."""
 
+import math
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_q.brokers import get_broker
@@ -10,7 +12,7 @@ from django_q.tasks import async_task
 from .ingest import ingest_source
 from .models import Article, Source
 from .page_cache import bump_content_version
-from .pipeline import extract_and_relate_article
+from .pipeline import extract_and_relate_article, extract_and_relate_articles
 from .related import relate_article
 
 POLL_LEASE = timedelta(minutes=10)
@@ -33,15 +35,23 @@ def fetch_source_task(source_id):
         return "gone"
     result = ingest_source(source)
     # On the ORM broker, one commit for the feed's whole batch of tasks.
-    broker = get_broker()
     with transaction.atomic():
-        for article_id in result.new_article_ids:
-            enqueue_extraction(article_id, broker)
+        enqueue_extraction(result.new_article_ids)
     return f"{result.status}: {len(result.new_article_ids)} new"
 
 
 def extract_article_task(article_id, force=False):
+    """One article: the admin's "extract again", and tasks queued before batches."""
     return extract_and_relate_article(article_id, force=force)
+
+
+def extract_articles_task(article_ids):
+    """A batch of articles; those not started within the batch's time go to a new task."""
+    states, left = extract_and_relate_articles(article_ids, settings.EXTRACT_BATCH_SECONDS)
+    if left:
+        enqueue_extraction(left)
+    ready = sum(state == Article.State.READY for state in states.values())
+    return f"{ready} of {len(states)} ready" + (f", {len(left)} re-enqueued" if left else "")
 
 
 def relate_article_task(article_id):
@@ -56,21 +66,39 @@ def retry_stalled_task():
     failed after extracting (the task relates an extracted article it cannot claim)."""
     stalled = list(Article.objects.stalled().values_list("pk", flat=True)[:500])
     stalled += Article.objects.unrelated().values_list("pk", flat=True)[: 500 - len(stalled)]
-    broker = get_broker()
-    for article_id in stalled:
-        enqueue_extraction(article_id, broker)
+    enqueue_extraction(stalled)
     return len(stalled)
 
 
-def enqueue_extraction(article_id, broker=None):
-    """One task per article. Pass one broker for a batch: without it, django-q2
-    makes a broker, and on Redis a new connection, for every task.
+def extraction_batches(article_ids):
+    """At most EXTRACT_BATCH articles a task, and at least one task per worker.
 
-    save=False: one result per article is too many to keep, and the article
-    records its own outcome (state, state_reason, extracted_at). Failures are
-    still saved.
+    A batch saves a broker round trip per article and lets relating overlap
+    the next extraction; splitting a feed's few new articles between the
+    workers keeps them all busy.
     """
-    async_task(
-        "articles.tasks.extract_article_task", article_id, group="extract", save=False,
-        broker=broker or get_broker(),
+    article_ids = list(article_ids)
+    if not article_ids:
+        return []
+    count = max(
+        math.ceil(len(article_ids) / settings.EXTRACT_BATCH),
+        min(len(article_ids), settings.Q_CLUSTER["workers"]),
     )
+    size = math.ceil(len(article_ids) / count)
+    return [article_ids[start : start + size] for start in range(0, len(article_ids), size)]
+
+
+def enqueue_extraction(article_ids):
+    """Tasks of extract_articles_task, through one broker.
+
+    Without one, django-q2 makes a broker, and on Redis a new connection,
+    for every task. save=False: the articles record their own outcome
+    (state, state_reason, extracted_at), and pruning results to save_limit
+    on every task kept the monitor busy. Failures are still saved.
+    """
+    broker = get_broker()
+    for batch in extraction_batches(article_ids):
+        async_task(
+            "articles.tasks.extract_articles_task", batch, group="extract", save=False,
+            broker=broker,
+        )

@@ -13,9 +13,10 @@ postgres://postgres@127.0.0.1:5432/lede_ingest_bench) is dropped, recreated and 
 `manage.py qcluster` subprocess is started (in production's configuration by default: Redis
 as broker and cache, BENCH_REDIS_URL, default redis://127.0.0.1:6379/13, flushed first;
 `--broker orm` runs the embedded default's ORM broker and database cache instead), one
-fetch_source_task is enqueued per source and the clock runs until the last article is ready and related (fetch_source_task, then one
-extract_article_task per article, which extracts and then relates), as seen by polling the
-database every 0.1 s.
+fetch_source_task is enqueued per source and the clock runs until the last article is ready
+and related (fetch_source_task, then extract_articles_task for batches of up to EXTRACT_BATCH
+articles, which extracts each and relates it in the worker's relating thread), as seen by
+polling the database every 0.1 s.
 Prints a header comment and one line per worker count:
     workers=N articles_per_s=0.0 raw_per_s=0.0 ratio=0.00 max_rss_mb=0
 raw_per_s is extract_page alone on one core over the same pages, measured in the same run just
@@ -512,7 +513,11 @@ def run_pipeline(args, workers, pages, server, env, workdir):
 
 
 def count_stage_queries(server, pages, copy, count=10):
-    """Queries and CPU per stage, in this process, on new URLs of already-seen pages (copies)."""
+    """Queries and CPU per stage, in this process, on new URLs of already-seen pages (copies).
+
+    One article at a time through extract_article_task, which relates inline:
+    the batches' relating thread would hide its queries from this connection.
+    """
     from django.db import connection
 
     from articles import pipeline, tasks

@@ -141,3 +141,74 @@ def test_extraction_takes_eight_statements(local_server):
         statements = [q["sql"] for q in context.captured_queries if "SAVEPOINT" not in q["sql"]]
         if n:
             assert len(statements) == 8, statements
+
+
+def test_a_feeds_new_articles_go_out_in_batches_one_per_worker_at_least(settings):
+    settings.EXTRACT_BATCH = 10
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "workers": 2}
+    assert tasks.extraction_batches([]) == []
+    assert tasks.extraction_batches([7]) == [[7]]
+    assert tasks.extraction_batches([1, 2, 3]) == [[1, 2], [3]]
+    batches = tasks.extraction_batches(range(25))
+    assert [len(batch) for batch in batches] == [9, 9, 7]
+    assert [pk for batch in batches for pk in batch] == list(range(25))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_relates_in_its_own_thread_and_connection(local_server):
+    """Outside a transaction, on PostgreSQL, relating runs beside the next extraction:
+    every article ends related, in a thread whose connection outlives the batch
+    and is closed when the thread stops."""
+    from django.db import connection
+
+    from articles import pipeline
+
+    def backends():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            )
+            return cursor.fetchone()[0]
+
+    from articles.ingest import ingest_source
+
+    source = make_source(feed_url=serve_small_feed(local_server, count=3))
+    ids = ingest_source(source).new_article_ids
+    before = backends()
+    assert tasks.extract_articles_task(ids) == "3 of 3 ready"
+    articles = list(Article.objects.order_by("pk"))
+    assert [article.state for article in articles] == [Article.State.READY] * 3
+    assert all(article.story_id for article in articles)
+    assert RelatedLink.objects.filter(from_article=articles[0]).count() == 2
+    assert "thread" in pipeline._relater and backends() == before + 1
+    pipeline.stop_relating_thread()
+    assert backends() == before
+
+
+@pytest.mark.django_db
+def test_a_batch_past_its_time_hands_the_rest_to_a_new_task(local_server, sync_tasks, settings):
+    """Each batch starts at least one article, so even a batch out of time at once
+    makes progress; the rest goes to a new task (run inline here)."""
+    settings.EXTRACT_BATCH_SECONDS = -1
+    source = make_source(feed_url=serve_small_feed(local_server, count=3))
+    from articles.ingest import ingest_source
+
+    ids = ingest_source(source).new_article_ids
+    assert tasks.extract_articles_task(ids) == "1 of 1 ready, 2 re-enqueued"
+    assert Article.objects.filter(state=Article.State.READY, story__isnull=False).count() == 3
+
+
+@pytest.mark.django_db
+def test_pages_robots_txt_disallows_are_not_fetched(local_server, sync_tasks):
+    """The disallowed page is never requested: its article shows the feed's text and
+    says why. robots.txt is read once for the whole feed."""
+    local_server.add(
+        "/robots.txt", "User-agent: *\nDisallow: /story-1.html\n", content_type="text/plain"
+    )
+    source = make_source(feed_url=serve_small_feed(local_server, count=3))
+    tasks.fetch_source_task(source.pk)
+    allowed, disallowed, other = Article.objects.order_by("pk")
+    assert page_requests(local_server) == ["/story-0.html", "/story-2.html"]
+    assert [path for path, _ in local_server.requests].count("/robots.txt") == 1
+    assert allowed.state == other.state == Article.State.READY and not allowed.state_reason
+    assert "Disallowed by the site's robots.txt" in disallowed.state_reason
