@@ -188,7 +188,10 @@ class Article(models.Model):
         READY = "ready", "Ready"
         FAILED = "failed", "Failed"
 
-    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="articles")
+    # Indexed by (source, published_at) and the unique pairs below.
+    source = models.ForeignKey(
+        Source, on_delete=models.CASCADE, related_name="articles", db_index=False
+    )
     story = models.ForeignKey(
         Story, null=True, blank=True, on_delete=models.SET_NULL, related_name="articles"
     )
@@ -197,7 +200,7 @@ class Article(models.Model):
     copy_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies"
     )
-    fingerprint = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     guid = models.CharField(max_length=1000)
     url = models.URLField(max_length=2000)
     canonical_url = models.URLField(max_length=2000)
@@ -225,7 +228,7 @@ class Article(models.Model):
     claimed_until = models.DateTimeField(null=True, blank=True)
     # The fetched page, by its bytes and the extractor's code (extract_reuse),
     # and its validators: the same content is never extracted twice.
-    page_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    page_hash = models.CharField(max_length=64, blank=True, editable=False)
     page_validators = models.JSONField(default=dict, blank=True, editable=False)
     is_hidden = models.BooleanField(default=False, help_text="Hidden articles are not shown.")
     is_featured = models.BooleanField(default=False, help_text="Pinned at the top of the homepage.")
@@ -248,6 +251,11 @@ class Article(models.Model):
             models.Index(fields=["state"]),
             # Copies are found by URL across sources, not only within one.
             models.Index(fields=["url_hash"]),
+            # Looked up by equality only. Declared here rather than with
+            # db_index, which on PostgreSQL adds a second, LIKE-only index
+            # that every write of the row would keep up to date too.
+            models.Index(fields=["fingerprint"], name="article_fingerprint"),
+            models.Index(fields=["page_hash"], name="article_page_hash"),
             # The homepage's pinned articles: a few rows, found without a scan.
             models.Index(
                 fields=["-published_at"], condition=Q(is_featured=True), name="article_featured"
@@ -290,7 +298,10 @@ def make_article_slug(title, source_id, guid):
 
 
 class RelatedLink(models.Model):
-    from_article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="related_links")
+    # Indexed as the first column of relatedlink_unique_pair.
+    from_article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="related_links", db_index=False
+    )
     to_article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+")
     score = models.FloatField()
 
@@ -328,8 +339,13 @@ class ArticleTerm(models.Model):
 class DocumentFrequency(models.Model):
     """How many indexed articles hold a term; the empty term counts all articles."""
 
-    term = models.CharField(max_length=100, unique=True)
+    term = models.CharField(max_length=100)
     documents = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        # A constraint, not unique=True, which on PostgreSQL also adds a
+        # LIKE-only index: each article upserts a few hundred of these rows.
+        constraints = [models.UniqueConstraint(fields=["term"], name="documentfrequency_unique_term")]
 
     def __str__(self):
         return f"{self.term}: {self.documents}"
