@@ -292,8 +292,8 @@ def rough_candidates_sql(article, query):
     ]
 
 
-def find_original(article, vector, candidates):
-    """The earlier article this one copies: same URL or text elsewhere, or near-identical text."""
+def exact_original(article):
+    """The earlier article this one copies by URL or by text (its fingerprint), if any."""
 
     def same(**lookup):
         # Only the indexed equality in SQL: with the other conditions there,
@@ -316,8 +316,11 @@ def find_original(article, vector, candidates):
         ),
         default=None,
     )
-    if match:
-        return match[2] or match[1]
+    return (match[2] or match[1]) if match else None
+
+
+def near_original(article, candidates):
+    """The earlier candidate whose text is this one's, near enough (edited wire copy)."""
     close = [
         candidate.pk
         for candidate in candidates
@@ -360,14 +363,18 @@ def analyse_article(article):
     """Terms, frequencies, candidates and copy check; `article` is relate_article's, with `indexed`."""
     features = article_features(article.title, article.body_text)
     words = article_words(features)
+    article.fingerprint = text_fingerprint(article.body_text)
+    # A copy of the same URL or text is known before counting: it is never
+    # counted in the frequencies, nor counted and then taken back.
+    original = exact_original(article)
     # Counted in the frequencies once, so a re-run counts nothing twice.
-    counted = not article.indexed
+    counted = not article.indexed and original is None
     frequencies, documents = count_and_read(words) if counted else document_frequencies(words)
     vector = weigh_features(features, frequencies, documents)
     article.terms = vector
-    article.fingerprint = text_fingerprint(article.body_text)
     candidates = find_candidates(article, vector)
-    original = find_original(article, vector, candidates)
+    if original is None:
+        original = near_original(article, candidates)
     if original is not None:
         candidates = [candidate for candidate in candidates if candidate.pk != original]
     article.copy_of_id = original

@@ -4,7 +4,8 @@ import pytest
 from django.utils import timezone
 
 from articles.models import Article, ArticleTerm, DocumentFrequency, RelatedLink, Story
-from articles.related import relate_article
+from articles.related import article_words, relate_article
+from articles.text import article_features
 from tests.factories import make_article, make_source
 
 QUAKE = (
@@ -109,20 +110,32 @@ def test_copies_are_marked_and_never_linked():
         body_text=original.body_text + " Updated with a new photo gallery of the damage.",
         published_at=timezone.now() - timedelta(hours=1),
     )
+    # An edited copy: its own fingerprint, found by its near-identical text.
+    edited = make_article(
+        title=original.title,
+        body_text=original.body_text + " Editing by Jane Doe.",
+        published_at=timezone.now() - timedelta(minutes=30),
+    )
     other = make_quake("aceh", 1)
     relate_all([original, wire_copy])
     counts = counted_documents()
-    relate_all([same_url, other])
-    assert counted_documents()[""] == counts[""] + 1  # the copy took its count back
+    relate_all([same_url, edited, other])
+    # Only `other` counts: the exact copies never did, the edited one took its count back.
+    after = counted_documents()
+    added = {"", *article_words(article_features(other.title, other.body_text))}
+    assert {term: after.get(term, 0) - counts.get(term, 0) for term in after | counts} == {
+        term: int(term in added) for term in after | counts
+    }
 
     assert original.copy_of is None
     assert wire_copy.copy_of == original
     assert same_url.copy_of == original
+    assert edited.copy_of == original and edited.fingerprint != original.fingerprint
     assert wire_copy.story == original.story
-    assert not ArticleTerm.objects.filter(article__in=[wire_copy, same_url]).exists()
+    assert not ArticleTerm.objects.filter(article__in=[wire_copy, same_url, edited]).exists()
     assert original.pk not in linked_ids(wire_copy)
     for article in (original, other):
-        assert not {wire_copy.pk, same_url.pk} & set(linked_ids(article))
+        assert not {wire_copy.pk, same_url.pk, edited.pk} & set(linked_ids(article))
     assert linked_ids(original) == [other.pk]
 
 
