@@ -26,7 +26,8 @@ def settings_under(environment):
     code = (
         "import json, django; django.setup(); from django.conf import settings as s;"
         "print(json.dumps({'db': s.DATABASES['default'], 'cache': s.CACHES['default'],"
-        "'q': s.Q_CLUSTER, 'debug': s.DEBUG, 'hosts': s.ALLOWED_HOSTS, 'key': s.SECRET_KEY}))"
+        "'q': s.Q_CLUSTER, 'debug': s.DEBUG, 'hosts': s.ALLOWED_HOSTS, 'key': s.SECRET_KEY,"
+        "'batch_seconds': s.EXTRACT_BATCH_SECONDS, 'fetch_timeout': s.FETCH_TIMEOUT}))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
@@ -67,6 +68,10 @@ def test_app_environment_matches_settings():
     assert loaded["debug"] is False
     assert loaded["key"] == "compose-check-key"
     assert loaded["q"]["timeout"] < loaded["q"]["retry"]
+    # A batch starts no article after batch_seconds; the last one started may
+    # take the fetch timeout twice (robots.txt, then the page) and its
+    # extraction: the task still ends before django-q2 kills it.
+    assert loaded["batch_seconds"] + 3 * loaded["fetch_timeout"] < loaded["q"]["timeout"]
 
 
 def test_every_env_var_in_compose_is_read_by_settings():
