@@ -212,3 +212,29 @@ def test_pages_robots_txt_disallows_are_not_fetched(local_server, sync_tasks):
     assert [path for path, _ in local_server.requests].count("/robots.txt") == 1
     assert allowed.state == other.state == Article.State.READY and not allowed.state_reason
     assert "Disallowed by the site's robots.txt" in disallowed.state_reason
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_relating_error_fails_the_batch_after_the_others_are_related(local_server, monkeypatch):
+    """The error reaches django-q2 (a failed task, kept for the admin) only once the rest
+    of the batch is related; its article stays extracted, for the sweeper to relate."""
+    from articles import pipeline
+    from articles.ingest import ingest_source
+
+    source = make_source(feed_url=serve_small_feed(local_server, count=3))
+    ids = ingest_source(source).new_article_ids
+    relate_article = pipeline.relate_article
+
+    def failing_for_the_first(article_id):
+        if article_id == min(ids):
+            raise RuntimeError("could not serialize access")
+        return relate_article(article_id)
+
+    monkeypatch.setattr(pipeline, "relate_article", failing_for_the_first)
+    with pytest.raises(RuntimeError, match="could not serialize"):
+        tasks.extract_articles_task(ids)
+    first, *others = Article.objects.order_by("pk")
+    assert first.pk == min(ids)
+    assert first.state == Article.State.READY and first.story_id is None
+    assert all(article.state == Article.State.READY and article.story_id for article in others)
+    assert list(Article.objects.unrelated(now=timezone.now() + timedelta(minutes=10))) == [first]
