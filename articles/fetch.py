@@ -277,6 +277,7 @@ def robots_allow(url):
     if entry is None or entry[0] < now:
         parser = RobotFileParser()
         parser.parse(robots_rules(origin).splitlines())
+        _parsed_robots.pop(origin, None)  # renewed entries go to the end, as the newest
         if len(_parsed_robots) >= ROBOTS_PARSED_ENTRIES:
             _parsed_robots.pop(next(iter(_parsed_robots)))  # the oldest
         entry = _parsed_robots[origin] = (now + ROBOTS_PARSED_SECONDS, parser)

@@ -16,7 +16,6 @@ from .page_cache import bump_content_version, bump_content_version_for_new_artic
 from .related import relate_article
 
 logger = logging.getLogger(__name__)
-RELATE = "relate"
 # The process's relating thread (relating_beside), made on first use. A
 # forked child has the object but not the thread.
 _relater = {}
@@ -71,11 +70,7 @@ def extract_and_relate_article(article_id, force=False):
     unrelated, and relates it.
     """
     with commits_without_flush():
-        state = extract_step(article_id, force)
-        if state == RELATE:
-            relate_now(article_id)
-            state = Article.State.READY
-        return state
+        return extract_then_relate(article_id, relate_now, force)
 
 
 def extract_and_relate_articles(article_ids, seconds=None):
@@ -94,23 +89,27 @@ def extract_and_relate_articles(article_ids, seconds=None):
             # The first article always starts: every batch makes progress.
             if n and deadline is not None and time.monotonic() > deadline:
                 return states, list(article_ids[n:])
-            state = extract_step(article_id)
-            if state == RELATE:
-                relate(article_id)
-                state = Article.State.READY
-            states[article_id] = state
+            states[article_id] = extract_then_relate(article_id, relate)
     return states, []
 
 
-def extract_step(article_id, force=False):
-    """Extract the article; RELATE when it is ready to be related, else its outcome."""
+def extract_then_relate(article_id, relate, force=False):
+    """Extract the article and hand it to `relate` when it is ready; returns its state.
+
+    An article extracted earlier but never related (its worker died between
+    the two) is not claimed again, only related.
+    """
     article = extract_article(article_id, force=force)
     if article is None:
         unrelated = Article.objects.filter(
             pk=article_id, state=Article.State.READY, story__isnull=True
         ).exists()
-        return RELATE if unrelated else "not claimed"
-    return RELATE if article.state == Article.State.READY else article.state
+        if not unrelated:
+            return "not claimed"
+    elif article.state != Article.State.READY:
+        return article.state
+    relate(article_id)
+    return Article.State.READY
 
 
 def relate_now(article_id):
@@ -163,9 +162,8 @@ def prepare_relating_connection():
     task's own, whose commits do not wait for the flush (commits_without_flush).
     The thread relates nothing else, so the setting stays for the session."""
     close_old_connections()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET synchronous_commit TO off")
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO off")
 
 
 def relate_in_thread(article_id):
