@@ -274,7 +274,10 @@ class ArticleAdmin(admin.ModelAdmin):
         "title", "source", "published_at", "state", "is_hidden", "is_featured", "comment_count",
         "word_count",
     ]
-    list_filter = ["state", "is_hidden", "is_featured", "source__category", "source"]
+    list_filter = [
+        "state", "is_hidden", "is_featured", ("story", admin.EmptyFieldListFilter),
+        "source__category", "source",
+    ]
     list_select_related = ["source"]
     search_fields = ["title", "url", "author"]
     date_hierarchy = "published_at"
@@ -284,7 +287,7 @@ class ArticleAdmin(admin.ModelAdmin):
     readonly_fields = [
         "source", "guid", "url", "canonical_url", "slug", "discovered_at", "state",
         "state_reason", "extracted_at", "extraction_attempts", "claimed_until",
-        "word_count", "language",
+        "relating_attempts", "word_count", "language",
     ]
     fieldsets = [
         (None, {"fields": [

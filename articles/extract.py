@@ -166,7 +166,8 @@ def extract_article(article_id, force=False):
     """
     if force:
         Article.objects.filter(pk=article_id).update(
-            state=Article.State.PENDING, extraction_attempts=0, claimed_until=None
+            state=Article.State.PENDING, extraction_attempts=0, claimed_until=None,
+            relating_attempts=0,
         )
     article = claim_article(article_id)
     if article is None:

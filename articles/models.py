@@ -13,6 +13,9 @@ from .fields import FastJSONField
 
 
 MAX_EXTRACTION_ATTEMPTS = 3
+# The sweeper relates an extracted article again at most this often: an
+# article whose relating fails every time must not be retried forever.
+MAX_RELATING_ATTEMPTS = 3
 
 
 def url_hash(url):
@@ -178,7 +181,11 @@ class ArticleQuerySet(models.QuerySet):
     def unrelated(self, now=None, grace=timedelta(minutes=5)):
         """Extracted but never related: its task failed between the two steps."""
         now = now or timezone.now()
-        return self.visible().filter(story__isnull=True, extracted_at__lt=now - grace)
+        return self.visible().filter(
+            story__isnull=True,
+            extracted_at__lt=now - grace,
+            relating_attempts__lt=MAX_RELATING_ATTEMPTS,
+        )
 
 
 class Article(models.Model):
@@ -226,6 +233,8 @@ class Article(models.Model):
     extracted_at = models.DateTimeField(null=True, blank=True)
     extraction_attempts = models.PositiveSmallIntegerField(default=0)
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # Times the sweeper re-enqueued it to be related (retry_stalled_task).
+    relating_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
     # The fetched page, by its bytes and the extractor's code (extract_reuse),
     # and its validators: the same content is never extracted twice.
     page_hash = models.CharField(max_length=64, blank=True, editable=False)

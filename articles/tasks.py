@@ -1,20 +1,23 @@
 """django-q2 entry points: ids in, one plain function each, next step enqueued."""
 
+import logging
 import math
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.tasks import async_task
 
 from .ingest import ingest_source
-from .models import Article, Source
+from .models import MAX_RELATING_ATTEMPTS, Article, Source
 from .page_cache import bump_content_version
 from .pipeline import extract_and_relate_article, extract_and_relate_articles
 from .related import relate_article
 
+logger = logging.getLogger(__name__)
 POLL_LEASE = timedelta(minutes=10)
 
 
@@ -63,11 +66,29 @@ def relate_article_task(article_id):
 
 def retry_stalled_task():
     """Re-enqueue articles whose task was lost (worker killed, broker restart) or
-    failed after extracting (the task relates an extracted article it cannot claim)."""
+    failed after extracting (the task relates an extracted article it cannot claim).
+
+    Each is retried a bounded number of times: extraction_attempts counts
+    claims, relating_attempts these re-enqueues. An article whose relating
+    fails every time stays shown without a story (the admin lists them under
+    "story: empty"; "extract again" gives it new attempts).
+    """
     stalled = list(Article.objects.stalled().values_list("pk", flat=True)[:500])
-    stalled += Article.objects.unrelated().values_list("pk", flat=True)[: 500 - len(stalled)]
-    enqueue_extraction(stalled)
-    return len(stalled)
+    unrelated = list(Article.objects.unrelated().values_list("pk", flat=True)[: 500 - len(stalled)])
+    if unrelated:
+        Article.objects.filter(pk__in=unrelated).update(
+            relating_attempts=F("relating_attempts") + 1
+        )
+        given_up = Article.objects.filter(
+            pk__in=unrelated, relating_attempts=MAX_RELATING_ATTEMPTS
+        ).count()
+        if given_up:
+            logger.warning(
+                "%s article(s) get their last attempt to be related; see the failed tasks",
+                given_up,
+            )
+    enqueue_extraction(stalled + unrelated)
+    return len(stalled) + len(unrelated)
 
 
 def extraction_batches(article_ids):

@@ -106,6 +106,16 @@ def test_changelists_render(admin_client, name):
 
 
 @pytest.mark.django_db
+def test_articles_without_a_story_are_listed_apart(admin_client):
+    """Where the sweeper's given-up articles are found (retry_stalled_task)."""
+    make_story(make_article(title="Related and grouped"))
+    make_article(title="Never related")
+    url = reverse("admin:articles_article_changelist")
+    listed = admin_client.get(url + "?story__isempty=1").content.decode()
+    assert "Never related" in listed and "Related and grouped" not in listed
+
+
+@pytest.mark.django_db
 def test_source_health_filters(admin_client):
     make_source(name="Broken Feed", consecutive_failures=3, last_error="HTTP 500")
     make_source(name="Fine Feed")

@@ -122,6 +122,46 @@ def test_an_article_whose_relating_failed_is_related_by_the_sweeper(local_server
 
 
 @pytest.mark.django_db
+def test_the_sweeper_stops_relating_an_article_that_always_fails(
+    local_server, sync_tasks, monkeypatch, caplog
+):
+    """A bounded outcome: MAX_RELATING_ATTEMPTS re-enqueues, a warning, and "extract
+    again" gives new attempts; the article stays shown meanwhile, without a story."""
+    from articles import pipeline
+    from articles.extract import extract_article
+    from articles.ingest import ingest_source
+    from articles.models import MAX_RELATING_ATTEMPTS
+
+    source = make_source(feed_url=serve_small_feed(local_server, count=1))
+    ingest_source(source)
+    article = extract_article(Article.objects.get().pk)
+    calls = []
+
+    def broken(article_id):
+        calls.append(article_id)
+        raise RuntimeError("relating bug")
+
+    monkeypatch.setattr(pipeline, "relate_article", broken)
+    for attempt in range(1, MAX_RELATING_ATTEMPTS + 1):
+        Article.objects.update(extracted_at=timezone.now() - timedelta(minutes=10))
+        with pytest.raises(RuntimeError):  # inline here; the cluster records the failure
+            tasks.retry_stalled_task()
+        assert len(calls) == attempt
+    assert "get their last attempt to be related" in caplog.text
+    assert tasks.retry_stalled_task() == 0
+    assert len(calls) == MAX_RELATING_ATTEMPTS
+    article.refresh_from_db()
+    assert article.state == Article.State.READY and article.story_id is None
+    assert article.relating_attempts == MAX_RELATING_ATTEMPTS
+    assert list(Article.objects.visible()) == [article]
+
+    monkeypatch.undo()
+    tasks.extract_article_task(article.pk, force=True)  # the admin's "extract again"
+    article.refresh_from_db()
+    assert article.story_id is not None and article.relating_attempts == 0
+
+
+@pytest.mark.django_db
 def test_extraction_takes_eight_statements(local_server):
     """Claim and read (2), the shared per-host fetch slot (4), the lookup of an
     article extracted from the same bytes (1), one save with its search vector.
