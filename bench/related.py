@@ -11,14 +11,13 @@ many random-text articles spread over the year before, to show the cost per new 
 """
 
 import argparse
-import hashlib
 import json
 import os
 import random
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 

@@ -1,6 +1,5 @@
 """Accounts, comments, saved articles, search and topics, as a reader uses them."""
 
-import gzip
 import json
 import re
 
@@ -11,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from articles import comments as comment_service
-from articles.models import Article, Comment, Tag
+from articles.models import Comment, Tag
 from articles.search import update_search_vector
 from tests.conftest import corpus_path
 from tests.factories import make_article, make_category, make_source
