@@ -213,6 +213,38 @@ def test_search_ranks_real_articles(client):
     assert list(excluded.context["article_list"]) == []
 
 
+def test_search_ranks_only_the_newest_matches_in_one_scan(monkeypatch, django_assert_num_queries):
+    """The newest MAX_RANKED matches, in rank order across pages, read by one
+    statement; each page's rows by one more, whatever the number of matches."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from articles import search
+
+    monkeypatch.setattr(search, "MAX_RANKED", 5)
+    now = timezone.now()
+    articles = []
+    for n in range(8):  # n = 0 is the newest
+        in_title = n in (1, 3, 6)  # a title match ranks above a summary match
+        article = make_article(
+            title=f"Harbour works {n}" if in_title else f"Council report {n}",
+            summary="The harbour road closes for repairs.",
+            published_at=now - timedelta(hours=n),
+        )
+        update_search_vector(article.pk)
+        articles.append(article)
+    results = search.search_articles("harbour")
+    with django_assert_num_queries(3) as queries:  # the matches once, then two pages
+        assert results.count() == 5
+        page = results[0:3] + results[3:5]
+    assert sum("@@" in query["sql"] for query in queries.captured_queries) == 1
+    newest = articles[:5]
+    expected = [newest[1], newest[3]] + [newest[n] for n in (0, 2, 4)]
+    assert [a.pk for a in page] == [a.pk for a in expected]
+    assert all("\x02" in a.snippet for a in page)  # the hits marked for highlighting
+
+
 def test_search_pagination_keeps_filters(client):
     source = make_source(slug="wire")
     for n in range(25):
