@@ -192,6 +192,33 @@ def test_relating_costs_the_same_statements_as_the_archive_grows():
 
 
 @pytest.mark.django_db
+def test_candidates_count_each_terms_newest_postings_only(monkeypatch):
+    """At most POSTINGS_PER_TERM postings a term, the newest, each term read by its
+    own index range: a word common across the archive cannot make the search grow."""
+    from django.db import connection
+
+    from articles import related
+
+    monkeypatch.setattr(related, "POSTINGS_PER_TERM", 2)
+    now = timezone.now()
+    article = make_article(published_at=now)
+    older = []
+    for hours in (1, 2, 3, 4):
+        other = make_article(published_at=now - timedelta(hours=hours))
+        ArticleTerm.objects.create(
+            article=other, term="harbour", weight=0.5, published_at=other.published_at
+        )
+        older.append(other)
+    rare = older[3]  # the oldest shares a second term, which alone reaches it
+    ArticleTerm.objects.create(article=rare, term="ferry", weight=0.1, published_at=rare.published_at)
+    with connection.cursor() as cursor:
+        cursor.execute(*related.rough_candidates_sql(article, [("harbour", 1.0), ("ferry", 1.0)]))
+        found = [row[0] for row in cursor.fetchall()]
+    # The two newest by "harbour" (0.5 each), then the oldest by "ferry" alone (0.1).
+    assert found == [older[0].pk, older[1].pk, rare.pk]
+
+
+@pytest.mark.django_db
 def test_copy_lookup_asks_only_indexed_columns():
     """Copies are found by url_hash or fingerprint alone: SQLite would otherwise scan by state."""
     from django.db import connection
