@@ -151,7 +151,7 @@ class ArticleDetailView(DetailView):
             .defer(
                 "to_article__body_html", "to_article__body_text", "to_article__terms",
                 "to_article__feed_content_html", "to_article__key_points",
-                "to_article__search_vector",
+                "to_article__search_vector", "to_article__page_validators",
             )
             .order_by("-score")
         )
@@ -159,9 +159,14 @@ class ArticleDetailView(DetailView):
         copies = Article.objects.visible().select_related("source").only(
             "slug", "copy_of", "source__name", "source__slug"
         )
+        # Not shown: the term vector (jsonb) and search vector cost PostgreSQL
+        # more to output than the rest of the row, and the copied original
+        # needs only its link and source.
+        unused = ["terms", "search_vector", "feed_content_html", "body_text", "page_validators"]
         return (
             Article.objects.visible()
             .select_related("source", "story", "copy_of__source")
+            .defer(*unused, *[f"copy_of__{name}" for name in unused + ["body_html", "key_points"]])
             .prefetch_related(
                 Prefetch("related_links", queryset=related),
                 Prefetch("comments", queryset=comments, to_attr="public_comments"),
@@ -186,7 +191,11 @@ class ArticleDetailView(DetailView):
 
 
 class StoryDetailView(DetailView):
-    queryset = Story.objects.select_related("lead_article")
+    # The lead gives the page its title only.
+    queryset = Story.objects.select_related("lead_article").only(
+        "article_count", "source_count", "first_published_at", "updated_at",
+        "lead_article", "lead_article__title", "lead_article__slug",
+    )
 
     def get_context_data(self, **kwargs):
         coverage = (

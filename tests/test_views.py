@@ -11,8 +11,11 @@ from tests.factories import link, make_article, make_category, make_source, make
 @pytest.mark.django_db
 @pytest.mark.parametrize("related", [1, 6])
 def test_article_page_query_count_is_fixed(client, django_assert_num_queries, related):
-    """The article page runs the same queries with 1 or 6 related articles."""
-    article = make_article()
+    """The article page runs the same queries with 1 or 6 related articles, for a
+    copy in a story too (its original and story come with the article's row)."""
+    original = make_article(source=make_source(name="First Wire"))
+    article = make_article(copy_of=original)
+    make_story(original, article, make_article())
     others = [make_article() for _ in range(related)]
     for other in others:
         link(article, other)
@@ -25,6 +28,8 @@ def test_article_page_query_count_is_fixed(client, django_assert_num_queries, re
         assert other.title in html
         assert other.source.name in html
     assert "Related articles" in html
+    assert "first published by" in html and "First Wire" in html
+    assert "Covered by 3 sources" in html
 
 
 @pytest.mark.django_db
