@@ -83,15 +83,15 @@ def search_articles(text, source=None, category=None, period=None):
 
 
 class RankedSearch:
-    """The newest MAX_RANKED matches in rank order, read by one scan of the index.
+    """The newest MAX_RANKED matches in rank order, found and ranked in one scan.
 
     A common word can match most of the archive, and ranking it all would make
     the cost grow with the archive: only the newest matches are ranked, in the
     same pass that finds them, and only their ids leave the database. The
     page's own rows (and their snippets) are read by id. Counting and listing
     the matches as two querysets scanned them twice and joined all of them
-    back to their full rows (bench/pages.py: 55 ms of database time for a
-    two-word search at 100,000 articles, against 17).
+    back to their full rows (a two-word search on bench/pages.py's 100,000
+    articles: 55 ms of database time, against 17).
     """
 
     model = Article  # ListView names the context's list after it
