@@ -110,8 +110,10 @@ class RankedSearch:
         sql, params = newest.query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(
-                # By position: (pk, rank, published_at), whatever Django names them.
-                f"SELECT newest.* FROM ({sql}) newest ORDER BY 2 DESC, 3 DESC, 1 DESC",
+                # Named here, whatever Django calls them; only the ids come back
+                # (2,000 dates decoded in Python cost about 4 ms a search).
+                f"SELECT n.id FROM ({sql}) AS n (id, rank, published_at)"
+                " ORDER BY n.rank DESC, n.published_at DESC, n.id DESC",
                 params,
             )
             return [row[0] for row in cursor.fetchall()]
