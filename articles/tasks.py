@@ -74,20 +74,18 @@ def retry_stalled_task():
     "story: empty"; "extract again" gives it new attempts).
     """
     stalled = list(Article.objects.stalled().values_list("pk", flat=True)[:500])
-    unrelated = list(Article.objects.unrelated().values_list("pk", flat=True)[: 500 - len(stalled)])
+    rows = Article.objects.unrelated().values_list("pk", "relating_attempts")
+    unrelated = dict(rows[: 500 - len(stalled)])
     if unrelated:
         Article.objects.filter(pk__in=unrelated).update(
             relating_attempts=F("relating_attempts") + 1
         )
-        given_up = Article.objects.filter(
-            pk__in=unrelated, relating_attempts=MAX_RELATING_ATTEMPTS
-        ).count()
-        if given_up:
+        last = sum(attempts + 1 == MAX_RELATING_ATTEMPTS for attempts in unrelated.values())
+        if last:
             logger.warning(
-                "%s article(s) get their last attempt to be related; see the failed tasks",
-                given_up,
+                "%s article(s) get their last attempt to be related; see the failed tasks", last
             )
-    enqueue_extraction(stalled + unrelated)
+    enqueue_extraction(stalled + list(unrelated))
     return len(stalled) + len(unrelated)
 
 
