@@ -172,16 +172,35 @@ def extract_article(article_id, force=False):
     article = claim_article(article_id)
     if article is None:
         return None
-    extraction, problem, page = Extraction(), "", {}
+    return finish_extraction(article, fetch_page(article))
+
+
+def fetch_page(article):
+    """(response, problem) for a claimed article's page: the network part of
+    extract_article, which a batch runs in its fetching threads. It needs no
+    database but the fetch slots' cache."""
     if article.source.use_feed_content:
-        problem = "The source is set to use the feed's own content."
-    else:
+        return None, "The source is set to use the feed's own content."
+    try:
+        etag, last_modified = conditional_headers(article)
+        response = fetch(
+            article.url, etag=etag, last_modified=last_modified,
+            accept=HTML_ACCEPT, require_html=True, respect_robots=True,
+        )
+    except FetchError as exc:
+        return None, f"Page fetch failed: {exc.reason}"
+    except Exception as exc:  # A fetcher bug must not lose the article.
+        logger.exception("Fetching %s failed", article.url)
+        return None, f"Page fetch failed: {exc.__class__.__name__}"
+    return response, ""
+
+
+def finish_extraction(article, fetched):
+    """Extract the fetched page (fetch_page's result) and save; returns the article."""
+    response, problem = fetched
+    extraction, page = Extraction(), {}
+    if response is not None:
         try:
-            etag, last_modified = conditional_headers(article)
-            response = fetch(
-                article.url, etag=etag, last_modified=last_modified,
-                accept=HTML_ACCEPT, require_html=True, respect_robots=True,
-            )
             digest = "" if response.not_modified else page_hash(response.content)
             if response.not_modified or digest == article.page_hash:
                 keep_extraction(article)
@@ -190,8 +209,6 @@ def extract_article(article_id, force=False):
             extraction = extraction_of(article, response, digest)
             if len(extraction.text.split()) < MIN_WORDS:
                 problem = "The page yielded too little text."
-        except FetchError as exc:
-            problem = f"Page fetch failed: {exc.reason}"
         except Exception as exc:  # An extractor bug must not lose the article.
             logger.exception("Extracting %s failed", article.url)
             problem = f"Extraction failed: {exc.__class__.__name__}"
