@@ -272,11 +272,15 @@ FETCH_MAX_BYTES = int(os.environ.get("FETCH_MAX_BYTES", str(8 * 1024 * 1024)))
 # Exact host:port pairs allowed to resolve to private addresses (tests, demo).
 FETCH_PRIVATE_ALLOWLIST = env_list("FETCH_PRIVATE_ALLOWLIST")
 FETCH_PER_HOST = int(os.environ.get("FETCH_PER_HOST", "2"))
+# Pages an extraction batch has on their way at once, the one being extracted
+# included (articles/pipeline.py); 1: one at a time.
+FETCH_PER_BATCH = int(os.environ.get("FETCH_PER_BATCH", "3"))
 # Longer than the task timeout: a live extraction never loses its claim.
 EXTRACTION_LEASE = int(os.environ.get("EXTRACTION_LEASE", "300"))
 # Articles per extraction task (articles/tasks.py), and the time after which a
-# batch leaves its unstarted articles to a new task: with one more article's
-# fetch (FETCH_TIMEOUT) and extraction, still well inside the task timeout.
+# batch leaves its unstarted articles to a new task: with the fetches already
+# on their way (FETCH_TIMEOUT each, at once) and their extraction, still well
+# inside the task timeout.
 EXTRACT_BATCH = int(os.environ.get("EXTRACT_BATCH", "10"))
 EXTRACT_BATCH_SECONDS = Q_CLUSTER["timeout"] / 4
 

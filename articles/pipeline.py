@@ -1,25 +1,31 @@
 """An article through extraction and related links; a synchronous pass of the whole pipeline."""
 
+import itertools
 import logging
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import close_old_connections, connection, connections
 
-from .extract import extract_article
+from .extract import claim_article, extract_article, fetch_page, finish_extraction
 from .ingest import ingest_source
 from .models import Article
 from .page_cache import bump_content_version, bump_content_version_for_new_article
 from .related import relate_article
 
 logger = logging.getLogger(__name__)
-# The process's relating thread (relating_beside), made on first use. A
-# forked child has the object but not the thread.
+# The process's relating thread (relating_beside) and fetching threads
+# (fetching_ahead), made on first use. A forked child has the objects but not
+# the threads.
 _relater = {}
+_fetchers = []
 os.register_at_fork(after_in_child=_relater.clear)
+os.register_at_fork(after_in_child=_fetchers.clear)
 
 
 @dataclass
@@ -76,30 +82,53 @@ def extract_and_relate_article(article_id, force=False):
 def extract_and_relate_articles(article_ids, seconds=None):
     """Extract and relate a batch; returns ({id: state}, ids left unstarted after `seconds`).
 
-    Each article is related in a thread beside the extraction of the next one
-    (relating_beside): relating waits on the database for about a third of its
-    time, which the next extraction uses. Articles are still related one at a
-    time, in order. `seconds` bounds the batch below the task timeout: pages
-    that each take the whole fetch timeout must not get the worker killed.
+    Up to FETCH_PER_BATCH articles are claimed and their pages fetched at once,
+    in fetching threads (fetching_ahead), while one is extracted: a page from
+    a real site takes longer to arrive than to extract, and one at a time the
+    worker mostly waited. Each article is related in a thread beside the
+    extraction of the next one (relating_beside): relating waits on the
+    database for about a third of its time, which the next extraction uses.
+    Articles are still extracted and related one at a time, in order.
+    `seconds` bounds the batch below the task timeout: no article is claimed
+    after it (those already claimed are finished: their fetches started before
+    it), so pages that each take the whole fetch timeout do not get the worker
+    killed.
     """
     deadline = None if seconds is None else time.monotonic() + seconds
     states = {}
-    with commits_without_flush(), relating_beside() as relate:
-        for n, article_id in enumerate(article_ids):
-            # The first article always starts: every batch makes progress.
-            if n and deadline is not None and time.monotonic() > deadline:
-                return states, list(article_ids[n:])
-            states[article_id] = extract_then_relate(article_id, relate)
-    return states, []
+    waiting = deque(article_ids)
+    claimed = deque()  # (article_id, claimed article or None, future of its page)
+    with commits_without_flush(), relating_beside() as relate, fetching_ahead() as fetching:
+        fetch, at_once = fetching
+        while waiting or claimed:
+            while waiting and len(claimed) < at_once:
+                # The first article always starts: every batch makes progress.
+                if states or claimed:
+                    if deadline is not None and time.monotonic() > deadline:
+                        break
+                article_id = waiting.popleft()
+                article = claim_article(article_id)
+                claimed.append((article_id, article, article and fetch(article)))
+            if not claimed:
+                break
+            article_id, article, page = claimed.popleft()
+            if article is not None:
+                article = finish_extraction(article, page.result())
+            states[article_id] = relate_extracted(article_id, article, relate)
+    return states, list(waiting)
 
 
 def extract_then_relate(article_id, relate, force=False):
-    """Extract the article and hand it to `relate` when it is ready; returns its state.
+    """Extract the article and hand it to `relate` when it is ready; returns its state."""
+    return relate_extracted(article_id, extract_article(article_id, force=force), relate)
 
-    An article extracted earlier but never related (its worker died between
-    the two) is not claimed again, only related.
+
+def relate_extracted(article_id, article, relate):
+    """Hand an extracted article to `relate`; returns its state.
+
+    `article` is None when it was not claimed: one extracted earlier but never
+    related (its worker died between the two) is related all the same.
     """
-    article = extract_article(article_id, force=force)
     if article is None:
         unrelated = Article.objects.filter(
             pk=article_id, state=Article.State.READY, story__isnull=True
@@ -149,12 +178,48 @@ def relating_thread():
     return _relater["thread"]
 
 
-def stop_relating_thread():
-    """Close the relating thread's connection and end it (a worker simply exits)."""
-    relater = _relater.pop("thread", None)
-    if relater is not None:
-        relater.submit(connections.close_all).result()  # runs in the thread: its connection
-        relater.shutdown()
+@contextmanager
+def fetching_ahead():
+    """Yields (fetch, at_once): fetch(article) starts fetch_page and returns its
+    future; at most `at_once` pages may be claimed and not yet finished.
+
+    FETCH_PER_BATCH threads, each with its own HTTP session (connections to a
+    site are reused from batch to batch) and, where the fetch slots live in
+    the database, its own connection, checked at each batch's start. Taken in
+    turn, so the k-th page's thread is the one the batch finished with last:
+    no fetch waits behind another. Inline, one page at a time, with
+    FETCH_PER_BATCH 1 and inside a transaction (on SQLite another
+    connection's fetch slot would wait for it to end).
+    """
+    if settings.FETCH_PER_BATCH < 2 or connection.in_atomic_block:
+        yield fetched_inline, 1
+        return
+    while len(_fetchers) < settings.FETCH_PER_BATCH:
+        _fetchers.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="fetch"))
+    threads = _fetchers[: settings.FETCH_PER_BATCH]
+    for thread in threads:
+        thread.submit(close_old_connections)
+    turns = itertools.cycle(threads)
+    yield (lambda article: next(turns).submit(fetch_page, article)), len(threads)
+
+
+def fetched_inline(article):
+    future = Future()
+    future.set_result(fetch_page(article))
+    return future
+
+
+def stop_pipeline_threads():
+    """Close the relating and fetching threads' connections and end the threads.
+
+    For tests and scripts: a worker simply exits.
+    """
+    threads = [_relater.pop("thread", None), *_fetchers]
+    _fetchers.clear()
+    for thread in threads:
+        if thread is not None:
+            thread.submit(connections.close_all).result()  # runs in the thread: its connection
+            thread.shutdown()
 
 
 def prepare_relating_connection():

@@ -98,9 +98,9 @@ def empty_cache():
 def relating_thread_stopped():
     """A test that related in the pipeline's thread leaves no connection open."""
     yield
-    from articles.pipeline import stop_relating_thread
+    from articles.pipeline import stop_pipeline_threads
 
-    stop_relating_thread()
+    stop_pipeline_threads()
 
 
 @pytest.fixture(autouse=True)

@@ -68,9 +68,10 @@ def test_app_environment_matches_settings():
     assert loaded["debug"] is False
     assert loaded["key"] == "compose-check-key"
     assert loaded["q"]["timeout"] < loaded["q"]["retry"]
-    # A batch starts no article after batch_seconds; the last one started may
-    # take the fetch timeout twice (robots.txt, then the page) and its
-    # extraction: the task still ends before django-q2 kills it.
+    # A batch claims no article after batch_seconds; the pages of those it
+    # claimed are already on their way, at once, and each may take the fetch
+    # timeout twice (robots.txt, then the page), then be extracted: the task
+    # still ends before django-q2 kills it.
     assert loaded["batch_seconds"] + 3 * loaded["fetch_timeout"] < loaded["q"]["timeout"]
 
 

@@ -1,3 +1,4 @@
+import time
 from datetime import timedelta
 
 import pytest
@@ -195,10 +196,11 @@ def test_a_feeds_new_articles_go_out_in_batches_one_per_worker_at_least(settings
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_batch_relates_in_its_own_thread_and_connection(local_server):
-    """Outside a transaction, on PostgreSQL, relating runs beside the next extraction:
-    every article ends related, in a thread whose connection outlives the batch
-    and is closed when the thread stops."""
+def test_a_batch_relates_and_fetches_in_its_own_threads_and_connections(local_server, settings):
+    """Outside a transaction, on PostgreSQL, relating runs beside the next extraction
+    and pages are fetched in fetching threads: every article ends related; the
+    threads' connections (the fetch slots live in the database here) outlive the
+    batch and are closed when the threads stop."""
     from django.db import connection
 
     from articles import pipeline
@@ -212,6 +214,7 @@ def test_a_batch_relates_in_its_own_thread_and_connection(local_server):
 
     from articles.ingest import ingest_source
 
+    settings.FETCH_PER_BATCH = 3
     source = make_source(feed_url=serve_small_feed(local_server, count=3))
     ids = ingest_source(source).new_article_ids
     before = backends()
@@ -220,9 +223,68 @@ def test_a_batch_relates_in_its_own_thread_and_connection(local_server):
     assert [article.state for article in articles] == [Article.State.READY] * 3
     assert all(article.story_id for article in articles)
     assert RelatedLink.objects.filter(from_article=articles[0]).count() == 2
-    assert "thread" in pipeline._relater and backends() == before + 1
-    pipeline.stop_relating_thread()
+    assert "thread" in pipeline._relater and len(pipeline._fetchers) == 3
+    assert backends() == before + 1 + 3
+    pipeline.stop_pipeline_threads()
+    # A closed connection's backend leaves pg_stat_activity a moment later.
+    deadline = time.monotonic() + 5
+    while backends() != before and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert backends() == before
+
+
+def slow_pages(server, count, seconds):
+    """`count` article pages that each take `seconds` to arrive; returns the feed
+    URL and a dict whose "most" is the most requests served at once."""
+    import threading
+
+    from tests.localserver import Route
+
+    lock, seen = threading.Lock(), {"now": 0, "most": 0}
+    feed = serve_small_feed(server, count=count)
+    for path, route in list(server.routes.items()):
+        if path.startswith("/story-"):
+
+            def slow(handler, route=route):
+                with lock:
+                    seen["now"] += 1
+                    seen["most"] = max(seen["most"], seen["now"])
+                time.sleep(seconds)
+                with lock:
+                    seen["now"] -= 1
+                return Route(route.body, route.status, route.headers)
+
+            server.routes[path] = slow
+    return feed, seen
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_fetches_its_next_pages_while_it_extracts(local_server, settings):
+    """A page from a real site takes longer to arrive than to extract: a batch has
+    FETCH_PER_BATCH pages on their way at once, within the per-host limit. Past
+    its time it claims nothing more, and finishes what it claimed."""
+    from articles.ingest import ingest_source
+    from articles.pipeline import extract_and_relate_articles
+
+    settings.FETCH_PER_BATCH = 3
+    settings.FETCH_PER_HOST = 3
+    feed, seen = slow_pages(local_server, count=11, seconds=0.8)
+    ids = ingest_source(make_source(feed_url=feed)).new_article_ids
+    states, left = extract_and_relate_articles(ids[:4])
+    assert states == {pk: Article.State.READY for pk in ids[:4]} and left == []
+    assert seen["most"] == 3
+    assert sorted(page_requests(local_server)) == [f"/story-{n}.html" for n in range(4)]
+
+    # The first three are claimed at once; the first page arrives after the
+    # batch's time, so the fourth is left for a new task.
+    states, left = extract_and_relate_articles(ids[4:8], seconds=0.2)
+    assert list(states) == ids[4:7] and left == ids[7:8]
+
+    seen["most"] = 0
+    settings.FETCH_PER_HOST = 2
+    states, left = extract_and_relate_articles(ids[8:])
+    assert seen["most"] == 2  # the third page waited for a slot on the same host
+    assert Article.objects.filter(state=Article.State.READY).count() == 10
 
 
 @pytest.mark.django_db
