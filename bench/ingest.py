@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/ingest.py [--articles 360] [--workers 1,2] [--sources 6] [--broker redis|orm]
     .venv/bin/python bench/ingest.py --memory-check      # 10,000 articles, 1 worker
+    .venv/bin/python bench/ingest.py --latency-ms 100    # each page 100 ms late, as from afar
 
 Serves the scrapinghub-aeb pages (../shared/corpus/extraction/scrapinghub-aeb, 181 pages,
 sent gzip-encoded as stored, Content-Encoding: gzip) and RSS feeds listing them from a local
@@ -138,13 +139,26 @@ def rss(server, items, source):
     )
 
 
-def serve(server, plan, source_count):
-    """Pages gzip-encoded, as stored in the corpus; one feed per source."""
+def delayed(route, seconds):
+    """The route answered after `seconds`, as a page from a distant site would be."""
+    if not seconds:
+        return route
+
+    def answer(handler):
+        time.sleep(seconds)
+        return route
+
+    return answer
+
+
+def serve(server, plan, source_count, latency=0.0):
+    """Pages gzip-encoded, as stored in the corpus, each `latency` seconds late; one
+    feed per source."""
     server.routes.clear()
     server.add("/robots.txt", "User-agent: *\nAllow: /\n", content_type="text/plain")
     per_source = defaultdict(list)
     for source, path, page, copy in plan:
-        server.routes[path] = page_route(page, copy)
+        server.routes[path] = delayed(page_route(page, copy), latency)
         per_source[source].append((path, page))
     return [
         server.add(f"/feeds/{source}.xml", rss(server, per_source[source], source),
@@ -477,7 +491,7 @@ def run_pipeline(args, workers, pages, server, env, workdir):
 
     source_count = max(args.sources, math.ceil(args.articles / ITEMS_PER_FEED))
     plan = plan_articles(pages, args.articles, source_count)
-    feeds = serve(server, plan, source_count)
+    feeds = serve(server, plan, source_count, args.latency_ms / 1000)
 
     log(f"workers={workers}: raw extract_page over {len(pages)} pages, one core")
     raw = measure_raw(pages, server.base)
@@ -674,6 +688,8 @@ def main():
     parser.add_argument("--no-query-count", action="store_true",
                         help="skip the in-process queries-per-stage count after each run")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL))
+    parser.add_argument("--latency-ms", type=float, default=0,
+                        help="each page answered this late, as from a distant site (default 0)")
     parser.add_argument("--broker", choices=["redis", "orm"], default="redis",
                         help="redis: production's broker and cache; orm: the embedded default's")
     args = parser.parse_args()
