@@ -143,3 +143,52 @@ def test_slow_drip_article_page_stops_at_deadline(local_server, short_timeout):
         fetch(local_server.base + "/drip.html")
     assert "Timed out" in failed.value.reason
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fetches_to_one_host_take_turns_within_its_slots(local_server, settings):
+    """FETCH_PER_HOST bounds the fetches to one site at once, across threads (and
+    processes: the slots live in the shared cache); a fetch that finds no slot free
+    within its timeout gives up with a reason instead of waiting on."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.core.cache import caches
+    from django.db import connections
+
+    caches["locks"].clear()  # a cluster test's killed worker may still hold one
+    settings.FETCH_PER_HOST = 2
+    lock, seen = threading.Lock(), {"now": 0, "most": 0}
+
+    def slow(handler):
+        with lock:
+            seen["now"] += 1
+            seen["most"] = max(seen["most"], seen["now"])
+        time.sleep(0.3)
+        with lock:
+            seen["now"] -= 1
+        return Route(b"ok", 200, {"Content-Type": "text/plain"})
+
+    local_server.routes["/slow"] = slow
+
+    def fetch_in_thread(_):
+        try:
+            return fetch(local_server.base + "/slow").content
+        finally:
+            connections.close_all()  # the slots' cache is this thread's database connection
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        assert list(pool.map(fetch_in_thread, range(5))) == [b"ok"] * 5
+    assert seen["most"] == 2
+    # Three turns of 0.3 s, and little idle time between them.
+    assert 0.9 <= time.monotonic() - started < 1.6
+
+    caches["locks"].add("fetch-slot:127.0.0.1:0", 1, timeout=30)
+    caches["locks"].add("fetch-slot:127.0.0.1:1", 1, timeout=30)
+    try:
+        with pytest.raises(FetchError, match="Too many fetches to 127.0.0.1 at once"):
+            fetch(local_server.base + "/slow", timeout=0.3)
+    finally:
+        caches["locks"].clear()  # the table outlives the test: later tests fetch from 127.0.0.1
+    assert seen["most"] == 2 and len(local_server.requests) == 5
