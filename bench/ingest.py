@@ -690,6 +690,9 @@ def main():
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL))
     parser.add_argument("--latency-ms", type=float, default=0,
                         help="each page answered this late, as from a distant site (default 0)")
+    parser.add_argument("--fetch-per-host", type=int, default=8,
+                        help="FETCH_PER_HOST for the cluster (default 8; production's is 2): "
+                             "every feed and page here is on one host")
     parser.add_argument("--broker", choices=["redis", "orm"], default="redis",
                         help="redis: production's broker and cache; orm: the embedded default's")
     args = parser.parse_args()
@@ -712,7 +715,7 @@ def main():
         "DEBUG": "0",
         "VAR_DIR": str(workdir),
         "FETCH_PRIVATE_ALLOWLIST": f"127.0.0.1:{server.port}",
-        "FETCH_PER_HOST": "8",
+        "FETCH_PER_HOST": str(args.fetch_per_host),
         "LOG_LEVEL": "INFO",  # the cluster log names each process's role and pid
         "DJANGO_SETTINGS_MODULE": "aggregator.settings",
     }
