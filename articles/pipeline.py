@@ -103,9 +103,9 @@ def extract_and_relate_articles(article_ids, seconds=None):
         while waiting or claimed:
             while waiting and len(claimed) < at_once:
                 # The first article always starts: every batch makes progress.
-                if states or claimed:
-                    if deadline is not None and time.monotonic() > deadline:
-                        break
+                started = states or claimed
+                if started and deadline is not None and time.monotonic() > deadline:
+                    break
                 article_id = waiting.popleft()
                 article = claim_article(article_id)
                 claimed.append((article_id, article, article and fetch(article)))

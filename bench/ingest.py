@@ -139,26 +139,17 @@ def rss(server, items, source):
     )
 
 
-def delayed(route, seconds):
-    """The route answered after `seconds`, as a page from a distant site would be."""
-    if not seconds:
-        return route
-
-    def answer(handler):
-        time.sleep(seconds)
-        return route
-
-    return answer
-
-
 def serve(server, plan, source_count, latency=0.0):
     """Pages gzip-encoded, as stored in the corpus, each `latency` seconds late; one
     feed per source."""
+    from tests.localserver import Slowed
+
+    delayed = Slowed(latency) if latency else (lambda route: route)
     server.routes.clear()
     server.add("/robots.txt", "User-agent: *\nAllow: /\n", content_type="text/plain")
     per_source = defaultdict(list)
     for source, path, page, copy in plan:
-        server.routes[path] = delayed(page_route(page, copy), latency)
+        server.routes[path] = delayed(page_route(page, copy))
         per_source[source].append((path, page))
     return [
         server.add(f"/feeds/{source}.xml", rss(server, per_source[source], source),

@@ -1,6 +1,7 @@
 """A real HTTP server on 127.0.0.1 for tests and benchmarks."""
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -9,6 +10,31 @@ class Route:
         self.body = body
         self.status = status
         self.headers = headers or {}
+
+
+class Slowed:
+    """slowed(route): the route answered `seconds` late, as a distant site would;
+    `most` is the most requests the routes it slowed had in flight at once."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.most = 0
+        self.now = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, route):
+        def answer(handler):
+            with self.lock:
+                self.now += 1
+                self.most = max(self.most, self.now)
+            try:
+                time.sleep(self.seconds)
+            finally:
+                with self.lock:
+                    self.now -= 1
+            return route
+
+        return answer
 
 
 class LocalServer:

@@ -150,26 +150,17 @@ def test_fetches_to_one_host_take_turns_within_its_slots(local_server, settings)
     """FETCH_PER_HOST bounds the fetches to one site at once, across threads (and
     processes: the slots live in the shared cache); a fetch that finds no slot free
     within its timeout gives up with a reason instead of waiting on."""
-    import threading
     from concurrent.futures import ThreadPoolExecutor
 
     from django.core.cache import caches
     from django.db import connections
 
+    from tests.localserver import Slowed
+
     caches["locks"].clear()  # a cluster test's killed worker may still hold one
     settings.FETCH_PER_HOST = 2
-    lock, seen = threading.Lock(), {"now": 0, "most": 0}
-
-    def slow(handler):
-        with lock:
-            seen["now"] += 1
-            seen["most"] = max(seen["most"], seen["now"])
-        time.sleep(0.3)
-        with lock:
-            seen["now"] -= 1
-        return Route(b"ok", 200, {"Content-Type": "text/plain"})
-
-    local_server.routes["/slow"] = slow
+    slowed = Slowed(0.3)
+    local_server.routes["/slow"] = slowed(Route(b"ok", 200, {"Content-Type": "text/plain"}))
 
     def fetch_in_thread(_):
         try:
@@ -180,8 +171,8 @@ def test_fetches_to_one_host_take_turns_within_its_slots(local_server, settings)
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=5) as pool:
         assert list(pool.map(fetch_in_thread, range(5))) == [b"ok"] * 5
-    assert seen["most"] == 2
-    # Three turns of 0.3 s, and little idle time between them.
+    assert slowed.most == 2
+    # Three turns of 0.3 s, and no long wait between them.
     assert 0.9 <= time.monotonic() - started < 1.6
 
     caches["locks"].add("fetch-slot:127.0.0.1:0", 1, timeout=30)
@@ -191,4 +182,4 @@ def test_fetches_to_one_host_take_turns_within_its_slots(local_server, settings)
             fetch(local_server.base + "/slow", timeout=0.3)
     finally:
         caches["locks"].clear()  # the table outlives the test: later tests fetch from 127.0.0.1
-    assert seen["most"] == 2 and len(local_server.requests) == 5
+    assert slowed.most == 2 and len(local_server.requests) == 5

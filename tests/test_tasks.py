@@ -7,6 +7,7 @@ from django.utils import timezone
 from articles import tasks
 from articles.models import Article, RelatedLink
 from tests.factories import make_source
+from tests.localserver import Slowed
 from tests.test_admin import serve_small_feed
 
 
@@ -234,28 +235,14 @@ def test_a_batch_relates_and_fetches_in_its_own_threads_and_connections(local_se
 
 
 def slow_pages(server, count, seconds):
-    """`count` article pages that each take `seconds` to arrive; returns the feed
-    URL and a dict whose "most" is the most requests served at once."""
-    import threading
-
-    from tests.localserver import Route
-
-    lock, seen = threading.Lock(), {"now": 0, "most": 0}
+    """`count` article pages that each take `seconds` to arrive: the feed's URL and
+    the Slowed that counts their requests in flight."""
+    slowed = Slowed(seconds)
     feed = serve_small_feed(server, count=count)
     for path, route in list(server.routes.items()):
         if path.startswith("/story-"):
-
-            def slow(handler, route=route):
-                with lock:
-                    seen["now"] += 1
-                    seen["most"] = max(seen["most"], seen["now"])
-                time.sleep(seconds)
-                with lock:
-                    seen["now"] -= 1
-                return Route(route.body, route.status, route.headers)
-
-            server.routes[path] = slow
-    return feed, seen
+            server.routes[path] = slowed(route)
+    return feed, slowed
 
 
 @pytest.mark.django_db(transaction=True)
@@ -263,21 +250,21 @@ def test_a_batch_fetches_its_next_pages_while_it_extracts(local_server, settings
     """A page from a real site takes longer to arrive than to extract: a batch has
     FETCH_PER_BATCH pages on their way at once, within the per-host limit. Past
     its time it claims nothing more, and finishes what it claimed."""
+    from django.core.cache import caches
+
     from articles.ingest import ingest_source
     from articles.pipeline import extract_and_relate_articles
-
-    from django.core.cache import caches
 
     # Slots are per host name: a worker that a cluster test killed mid-fetch may
     # still hold one to 127.0.0.1 until it expires.
     caches["locks"].clear()
     settings.FETCH_PER_BATCH = 3
     settings.FETCH_PER_HOST = 3
-    feed, seen = slow_pages(local_server, count=11, seconds=0.8)
+    feed, slowed = slow_pages(local_server, count=11, seconds=0.8)
     ids = ingest_source(make_source(feed_url=feed)).new_article_ids
     states, left = extract_and_relate_articles(ids[:4])
     assert states == {pk: Article.State.READY for pk in ids[:4]} and left == []
-    assert seen["most"] == 3
+    assert slowed.most == 3
     assert sorted(page_requests(local_server)) == [f"/story-{n}.html" for n in range(4)]
 
     # The first three are claimed at once; the first page arrives after the
@@ -285,10 +272,10 @@ def test_a_batch_fetches_its_next_pages_while_it_extracts(local_server, settings
     states, left = extract_and_relate_articles(ids[4:8], seconds=0.2)
     assert list(states) == ids[4:7] and left == ids[7:8]
 
-    seen["most"] = 0
+    slowed.most = 0
     settings.FETCH_PER_HOST = 2
     states, left = extract_and_relate_articles(ids[8:])
-    assert seen["most"] == 2  # the third page waited for a slot on the same host
+    assert slowed.most == 2  # the third page waited for a slot on the same host
     assert Article.objects.filter(state=Article.State.READY).count() == 10
 
 
