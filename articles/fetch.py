@@ -34,6 +34,11 @@ ROBOTS_PARSED_SECONDS = 60
 ROBOTS_PARSED_ENTRIES = 500
 # origin -> (expiry on the monotonic clock, parsed rules): this process's copy.
 _parsed_robots = {}
+# A batch's fetching threads start together: one asks for an origin's rules,
+# the others wait for them instead of each requesting robots.txt. An origin
+# takes one of a fixed set of locks (two origins may share one, and wait).
+_robots_locks = [threading.Lock() for _ in range(32)]
+_parsed_robots_changing = threading.Lock()
 
 
 class FetchError(Exception):
@@ -282,16 +287,32 @@ def robots_allow(url):
     """
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}"
-    now = time.monotonic()
+    return parsed_robots(origin).can_fetch(settings.FETCH_USER_AGENT, url)
+
+
+def parsed_robots(origin):
+    """This process's parsed rules for the origin, read again after a minute."""
+    parser = fresh_robots(origin)
+    if parser is None:
+        with _robots_locks[hash(origin) % len(_robots_locks)]:
+            parser = fresh_robots(origin) or read_robots(origin)  # another thread's, perhaps
+    return parser
+
+
+def fresh_robots(origin):
     entry = _parsed_robots.get(origin)
-    if entry is None or entry[0] < now:
-        parser = RobotFileParser()
-        parser.parse(robots_rules(origin).splitlines())
+    return entry[1] if entry is not None and entry[0] >= time.monotonic() else None
+
+
+def read_robots(origin):
+    parser = RobotFileParser()
+    parser.parse(robots_rules(origin).splitlines())
+    with _parsed_robots_changing:  # other origins' threads change it too
         _parsed_robots.pop(origin, None)  # renewed entries go to the end, as the newest
         if len(_parsed_robots) >= ROBOTS_PARSED_ENTRIES:
             _parsed_robots.pop(next(iter(_parsed_robots)))  # the oldest
-        entry = _parsed_robots[origin] = (now + ROBOTS_PARSED_SECONDS, parser)
-    return entry[1].can_fetch(settings.FETCH_USER_AGENT, url)
+        _parsed_robots[origin] = (time.monotonic() + ROBOTS_PARSED_SECONDS, parser)
+    return parser
 
 
 def robots_rules(origin):

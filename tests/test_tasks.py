@@ -309,6 +309,28 @@ def test_pages_robots_txt_disallows_are_not_fetched(local_server, sync_tasks):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_batchs_fetching_threads_read_robots_txt_once(local_server, settings):
+    """With no rules cached, the pages that a batch fetches at once wait for one
+    request of robots.txt between them, not one each."""
+    from django.core.cache import caches
+
+    from articles.ingest import ingest_source
+    from articles.pipeline import extract_and_relate_articles
+
+    caches["locks"].clear()  # see test_a_batch_fetches_its_next_pages_while_it_extracts
+    settings.FETCH_PER_BATCH = settings.FETCH_PER_HOST = 3
+    feed = serve_small_feed(local_server, count=3)
+    local_server.add("/robots.txt", "User-agent: *\nAllow: /\n", content_type="text/plain")
+    slowed = Slowed(0.5)
+    local_server.routes["/robots.txt"] = slowed(local_server.routes["/robots.txt"])
+    ids = ingest_source(make_source(feed_url=feed)).new_article_ids
+    states, _ = extract_and_relate_articles(ids)
+    assert states == {pk: Article.State.READY for pk in ids}
+    assert [path for path, _ in local_server.requests].count("/robots.txt") == 1
+    assert sorted(page_requests(local_server)) == [f"/story-{n}.html" for n in range(3)]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_relating_error_fails_the_batch_after_the_others_are_related(local_server, monkeypatch):
     """The error reaches django-q2 (a failed task, kept for the admin) only once the rest
     of the batch is related; its article stays extracted, for the sweeper to relate."""
