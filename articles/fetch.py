@@ -152,10 +152,14 @@ def fetch(
     if respect_robots and not robots_allow(url):
         raise FetchError("Disallowed by the site's robots.txt.")
     with host_slot(urlsplit(url).hostname, timeout):
-        return fetch_within(url, etag, last_modified, accept, require_html, max_bytes, timeout)
+        return fetch_within(
+            url, etag, last_modified, accept, require_html, max_bytes, timeout, respect_robots
+        )
 
 
-def fetch_within(url, etag, last_modified, accept, require_html, max_bytes, timeout):
+def fetch_within(
+    url, etag, last_modified, accept, require_html, max_bytes, timeout, respect_robots
+):
     deadline = time.monotonic() + timeout
     session = session_for_thread()
     headers = {
@@ -169,8 +173,10 @@ def fetch_within(url, etag, last_modified, accept, require_html, max_bytes, time
         headers["If-Modified-Since"] = last_modified
 
     current = url
-    for _hop in range(MAX_REDIRECTS + 1):
+    for hop in range(MAX_REDIRECTS + 1):
         check_url(current)
+        if hop and respect_robots and not robots_allow(current):
+            raise FetchError("Redirected to a page the site's robots.txt disallows.")
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FetchError(f"Timed out after {timeout:g} s.")

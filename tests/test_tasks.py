@@ -7,7 +7,7 @@ from django.utils import timezone
 from articles import tasks
 from articles.models import Article, RelatedLink
 from tests.factories import make_source
-from tests.localserver import Slowed
+from tests.localserver import LocalServer, Slowed
 from tests.test_admin import serve_small_feed
 
 
@@ -306,6 +306,38 @@ def test_pages_robots_txt_disallows_are_not_fetched(local_server, sync_tasks):
     assert [path for path, _ in local_server.requests].count("/robots.txt") == 1
     assert allowed.state == other.state == Article.State.READY and not allowed.state_reason
     assert "Disallowed by the site's robots.txt" in disallowed.state_reason
+
+
+@pytest.mark.django_db
+def test_a_redirect_to_a_page_robots_txt_disallows_is_not_followed(
+    local_server, sync_tasks, settings
+):
+    """A URL that redirects to a page robots.txt disallows, on the same site or
+    another, stops at the redirect, and the article says why."""
+    local_server.add(
+        "/robots.txt", "User-agent: *\nDisallow: /story-1.html\n", content_type="text/plain"
+    )
+    feed = serve_small_feed(local_server, count=3)
+    other = LocalServer()
+    settings.FETCH_PRIVATE_ALLOWLIST = [*settings.FETCH_PRIVATE_ALLOWLIST, f"127.0.0.1:{other.port}"]
+    try:
+        other.add("/robots.txt", "User-agent: *\nDisallow: /\n", content_type="text/plain")
+        other.add("/moved.html", local_server.routes["/story-2.html"].body)
+        local_server.add("/old-0.html", status=301, Location="/story-1.html")
+        local_server.add("/old-2.html", status=302, Location=other.base + "/moved.html")
+        feed_route = local_server.routes["/feed.xml"]
+        feed_route.body = feed_route.body.replace(b"/story-0.html", b"/old-0.html").replace(
+            b"/story-2.html", b"/old-2.html"
+        )
+        tasks.fetch_source_task(make_source(feed_url=feed).pk)
+    finally:
+        other.close()
+    same_site, disallowed, other_site = Article.objects.order_by("pk")
+    assert page_requests(local_server) == []
+    assert [path for path, _ in other.requests] == ["/robots.txt"]
+    assert "Disallowed by the site's robots.txt" in disallowed.state_reason
+    for article in (same_site, other_site):
+        assert "Redirected to a page the site's robots.txt disallows" in article.state_reason
 
 
 @pytest.mark.django_db(transaction=True)
