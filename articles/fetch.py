@@ -9,7 +9,7 @@ deadline, a cap on decoded bytes.
 import os
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
@@ -141,17 +141,20 @@ def fetch(
     max_bytes=None,
     timeout=None,
     respect_robots=False,
+    take_slot=True,
 ):
     """GET `url`, following at most five checked redirects, within one deadline.
 
-    Raises FetchError with a reason for people on every failure.
+    Raises FetchError with a reason for people on every failure. take_slot=False
+    skips the per-host limit: robots.txt, read at most once an hour per origin
+    and process, may be needed by a fetch that holds the host's last slot.
     """
     max_bytes = max_bytes or settings.FETCH_MAX_BYTES
     timeout = timeout or settings.FETCH_TIMEOUT
     check_url(url)
     if respect_robots and not robots_allow(url):
         raise FetchError("Disallowed by the site's robots.txt.")
-    with host_slot(urlsplit(url).hostname, timeout):
+    with host_slot(urlsplit(url).hostname, timeout) if take_slot else nullcontext():
         return fetch_within(
             url, etag, last_modified, accept, require_html, max_bytes, timeout, respect_robots
         )
@@ -329,7 +332,8 @@ def robots_rules(origin):
         return rules
     try:
         response = fetch(
-            origin + "/robots.txt", accept="text/plain", max_bytes=ROBOTS_MAX_BYTES, timeout=10
+            origin + "/robots.txt", accept="text/plain", max_bytes=ROBOTS_MAX_BYTES, timeout=10,
+            take_slot=False,
         )
         rules = response.content.decode("utf-8", "replace")
     except FetchError as exc:

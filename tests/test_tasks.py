@@ -313,7 +313,10 @@ def test_a_redirect_to_a_page_robots_txt_disallows_is_not_followed(
     local_server, sync_tasks, settings
 ):
     """A URL that redirects to a page robots.txt disallows, on the same site or
-    another, stops at the redirect, and the article says why."""
+    another, stops at the redirect, and the article says why. Reading the other
+    site's robots.txt needs no fetch slot of its own: the page holds the only
+    one to that host (both sites are 127.0.0.1 here)."""
+    settings.FETCH_PER_HOST = 1
     local_server.add(
         "/robots.txt", "User-agent: *\nDisallow: /story-1.html\n", content_type="text/plain"
     )
