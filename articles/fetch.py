@@ -27,6 +27,7 @@ SLOT_LAST_PAUSE = 0.1
 READ_SIZE = 16 * 1024
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 ROBOTS_MAX_BYTES = 512 * 1024
+ROBOTS_TIMEOUT = 10
 ROBOTS_CACHE_SECONDS = 3600
 ROBOTS_UNREACHABLE_SECONDS = 600
 ROBOTS_DISALLOW_ALL = "User-agent: *\nDisallow: /"
@@ -146,8 +147,9 @@ def fetch(
     """GET `url`, following at most five checked redirects, within one deadline.
 
     Raises FetchError with a reason for people on every failure. take_slot=False
-    skips the per-host limit: robots.txt, read at most once an hour per origin
-    and process, may be needed by a fetch that holds the host's last slot.
+    skips the per-host limit: robots.txt, requested about once an hour per
+    origin, may be needed by a fetch that holds the host's last slot (a
+    redirect to another origin on the same host).
     """
     max_bytes = max_bytes or settings.FETCH_MAX_BYTES
     timeout = timeout or settings.FETCH_TIMEOUT
@@ -332,8 +334,8 @@ def robots_rules(origin):
         return rules
     try:
         response = fetch(
-            origin + "/robots.txt", accept="text/plain", max_bytes=ROBOTS_MAX_BYTES, timeout=10,
-            take_slot=False,
+            origin + "/robots.txt", accept="text/plain", max_bytes=ROBOTS_MAX_BYTES,
+            timeout=ROBOTS_TIMEOUT, take_slot=False,
         )
         rules = response.content.decode("utf-8", "replace")
     except FetchError as exc:
