@@ -32,7 +32,7 @@ demo: setup
 	$(MANAGE) migrate --noinput
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) setup_schedules
-	PORT=$(PORT) $(MANAGE) serve --demo-port $(DEMO_PORT)
+	PORT=$(PORT) $(BIN)/python -m demo.run --demo-port $(DEMO_PORT)
 
 # Browser tests drive Debian's chromium; Playwright cannot download its own here.
 browser:
@@ -40,8 +40,18 @@ browser:
 	  echo "Installing Debian's chromium for the browser tests (needs root)…"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The embedded default's leg: what `make run` uses (SQLite in WAL mode, the
+# ORM broker's database), for the tests of the pipeline, views, search, admin
+# and reader. Tests marked postgresql say why they are skipped there.
+EMBEDDED_TESTS := tests/test_pipeline.py tests/test_tasks.py tests/test_ingest.py \
+	tests/test_sources.py tests/test_related.py tests/test_views.py tests/test_reader.py \
+	tests/test_admin.py tests/test_page_cache.py tests/test_feeds.py tests/test_commands.py
+
 test: setup browser
+	@echo "== PostgreSQL: the whole suite"
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/python -m pytest
+	@echo "== SQLite, the embedded default: pipeline, views, search, admin and reader"
+	DATABASE_URL=sqlite:///$(CURDIR)/var/embedded-test.sqlite3 $(BIN)/python -m pytest $(EMBEDDED_TESTS)
 
 # wrk (Debian) is the load tool bench/pages.py prefers; it falls back to Python.
 bench-tools:

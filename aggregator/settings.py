@@ -12,26 +12,15 @@ FETCH_PRIVATE_ALLOWLIST  host:port pairs the fetcher may reach in private
               address space (tests and the demo only)
 """
 
-import os
 import secrets
 from pathlib import Path
 
-import dj_database_url
+import environ
 
+env = environ.Env()
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
-
-
-def env_bool(name, default=False):
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_list(name, default=""):
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
 def read_or_create_secret_key():
@@ -44,11 +33,11 @@ def read_or_create_secret_key():
     return path.read_text().strip()
 
 
-DEBUG = env_bool("DEBUG")
-SECRET_KEY = os.environ.get("SECRET_KEY") or read_or_create_secret_key()
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
-PORT = int(os.environ.get("PORT", "8000"))
-SITE_NAME = os.environ.get("SITE_NAME", "Lede")
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="") or read_or_create_secret_key()
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+PORT = env.int("PORT", default=8000)
+SITE_NAME = env.str("SITE_NAME", default="Lede")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -113,17 +102,15 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
-        conn_max_age=60,
-    )
-}
+DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["CONN_MAX_AGE"] = 60
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the queue workers write at once: WAL lets readers
     # run beside a writer, IMMEDIATE takes the write lock up front so that
     # two writers wait for each other instead of failing with "locked".
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Tests run on a file too, in WAL mode, as `make run` does (not in memory).
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-embedded.sqlite3")}
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
@@ -135,14 +122,10 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FORMS_URLFIELD_ASSUME_HTTPS = True
 
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "aggregator.redis_cache.PooledRedisCache",
-            "LOCATION": REDIS_URL,
-        },
-    }
+    # django-redis keeps one client and connection pool per server.
+    CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL}}
     CACHES["locks"] = CACHES["default"]
     # Each process keeps the pages it served in front of Redis: a hit then
     # costs no round trip (articles/page_cache.py).
@@ -174,9 +157,9 @@ else:
 # to save_limit on every result kept the monitor busy.
 Q_CLUSTER = {
     "name": "aggregator",
-    "workers": int(os.environ.get("Q_WORKERS", "2")),
-    "timeout": int(os.environ.get("Q_TIMEOUT", "120")),
-    "retry": int(os.environ.get("Q_RETRY", "180")),
+    "workers": env.int("Q_WORKERS", default=2),
+    "timeout": env.int("Q_TIMEOUT", default=120),
+    "retry": env.int("Q_RETRY", default=180),
     "max_attempts": 3,
     "save_limit": 1000,
     "catch_up": False,
@@ -200,16 +183,16 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 
 # Password reset mails: printed to the console unless an SMTP host is set.
-if os.environ.get("EMAIL_HOST"):
+EMAIL_HOST = env.str("EMAIL_HOST", default="")
+if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_HOST = os.environ["EMAIL_HOST"]
-    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
-    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
-    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+    EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+    EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+    EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+    EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "news@localhost")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="news@localhost")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -218,7 +201,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -233,7 +216,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-HTTPS = env_bool("HTTPS", bool(os.environ.get("SECRET_KEY")) and not DEBUG)
+HTTPS = env.bool("HTTPS", default=bool(env.str("SECRET_KEY", default="")) and not DEBUG)
 if HTTPS:
     SECURE_SSL_REDIRECT = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -264,30 +247,30 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Outgoing HTTP (articles/fetch.py).
-FETCH_USER_AGENT = os.environ.get(
-    "FETCH_USER_AGENT", f"{SITE_NAME}/1.0 (self-hosted news aggregator)"
+FETCH_USER_AGENT = env.str(
+    "FETCH_USER_AGENT", default=f"{SITE_NAME}/1.0 (self-hosted news aggregator)"
 )
-FETCH_TIMEOUT = float(os.environ.get("FETCH_TIMEOUT", "20"))
-FETCH_MAX_BYTES = int(os.environ.get("FETCH_MAX_BYTES", str(8 * 1024 * 1024)))
+FETCH_TIMEOUT = env.float("FETCH_TIMEOUT", default=20.0)
+FETCH_MAX_BYTES = env.int("FETCH_MAX_BYTES", default=8 * 1024 * 1024)
 # Exact host:port pairs allowed to resolve to private addresses (tests, demo).
-FETCH_PRIVATE_ALLOWLIST = env_list("FETCH_PRIVATE_ALLOWLIST")
-FETCH_PER_HOST = int(os.environ.get("FETCH_PER_HOST", "2"))
+FETCH_PRIVATE_ALLOWLIST = env.list("FETCH_PRIVATE_ALLOWLIST", default=[])
+FETCH_PER_HOST = env.int("FETCH_PER_HOST", default=2)
 # Pages an extraction batch has on their way at once, the one being extracted
 # included (articles/pipeline.py); 1: one at a time.
-FETCH_PER_BATCH = int(os.environ.get("FETCH_PER_BATCH", "3"))
+FETCH_PER_BATCH = env.int("FETCH_PER_BATCH", default=3)
 # Longer than the task timeout: a live extraction never loses its claim.
-EXTRACTION_LEASE = int(os.environ.get("EXTRACTION_LEASE", "300"))
+EXTRACTION_LEASE = env.int("EXTRACTION_LEASE", default=300)
 # Articles per extraction task (articles/tasks.py), and the time after which a
 # batch leaves its unstarted articles to a new task: with the fetches already
 # on their way (FETCH_TIMEOUT each, at once) and their extraction, still well
 # inside the task timeout.
-EXTRACT_BATCH = int(os.environ.get("EXTRACT_BATCH", "10"))
+EXTRACT_BATCH = env.int("EXTRACT_BATCH", default=10)
 EXTRACT_BATCH_SECONDS = Q_CLUSTER["timeout"] / 4
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"trafilatura": {"level": "ERROR"}, "htmldate": {"level": "ERROR"}},
 }

@@ -7,16 +7,15 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import Truncator
 from django_q.tasks import async_task
 
-from .extract import HTML_ACCEPT, extract_page
-from .fetch import FetchError, fetch
-from .opml import OPMLError, export_opml, import_sources, parse_opml
-from .page_cache import bump_content_version
-from .related import refresh_story
-
-from .comments import refresh_comment_counts
+from . import moderation
+from .extract import extract_page
+from .fetch import HTML_ACCEPT, FetchError, fetch
 from .models import Article, Category, Comment, FetchLog, RelatedLink, Source, Story, Tag
+from .opml import OPMLError, export_opml, import_outlines, parse_opml
+from .sources import create_source, pause_sources, resume_sources
 
 
 @admin.register(Category)
@@ -53,14 +52,12 @@ def fetch_now(modeladmin, request, queryset):
 
 @admin.action(description="Pause selected sources")
 def pause(modeladmin, request, queryset):
-    updated = queryset.update(is_active=False)
-    messages.info(request, f"Paused {updated} source(s).")
+    messages.info(request, f"Paused {pause_sources(queryset)} source(s).")
 
 
 @admin.action(description="Resume selected sources")
 def resume(modeladmin, request, queryset):
-    updated = queryset.update(is_active=True, consecutive_failures=0, next_fetch_at=timezone.now())
-    messages.info(request, f"Resumed {updated} source(s); they are due now.")
+    messages.info(request, f"Resumed {resume_sources(queryset)} source(s); they are due now.")
 
 
 @admin.action(description="Export selected sources as OPML")
@@ -151,7 +148,7 @@ class SourceAdmin(admin.ModelAdmin):
             except OPMLError as exc:
                 form.add_error("file", str(exc))
             else:
-                created, skipped = import_sources(outlines, update=form.cleaned_data["update"])
+                created, skipped = import_outlines(outlines, update=form.cleaned_data["update"])
                 messages.success(
                     request, f"Imported {created} new source(s); {skipped} were already here."
                 )
@@ -163,9 +160,12 @@ class SourceAdmin(admin.ModelAdmin):
     def preview_view(self, request):
         """What the extractor gets from a page, before a source is added."""
         initial = {}
-        article_id = request.GET.get("article")
+        article_id = request.GET.get("article", "")
         if article_id:
-            initial["url"] = get_object_or_404(Article, pk=article_id).url
+            article = Article.objects.filter(pk=article_id).first() if article_id.isdigit() else None
+            if article is None:
+                return redirect("admin:articles_source_preview")
+            initial["url"] = article.url
         form = PreviewForm(request.POST or None, initial=initial)
         extraction, error = None, ""
         if request.method == "POST" and form.is_valid():
@@ -193,9 +193,10 @@ class SourceAdmin(admin.ModelAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.next_fetch_at = timezone.now()
-        super().save_model(request, obj, form, change)
+        if change:
+            super().save_model(request, obj, form, change)
+        else:
+            create_source(obj)
 
     @admin.display(description="Articles", ordering="_article_count")
     def article_count(self, obj):
@@ -203,8 +204,7 @@ class SourceAdmin(admin.ModelAdmin):
 
     @admin.display(description="Last error")
     def short_error(self, obj):
-        text = obj.last_error
-        return text if len(text) <= 80 else text[:79] + "…"
+        return Truncator(obj.last_error).chars(80)
 
     @admin.display(description="Health", ordering="consecutive_failures")
     def health(self, obj):
@@ -238,34 +238,24 @@ def preview_extraction(modeladmin, request, queryset):
 
 @admin.action(description="Hide selected articles from the site")
 def hide(modeladmin, request, queryset):
-    hidden = queryset.update(is_hidden=True)
-    for story in Story.objects.filter(articles__in=queryset).distinct():
-        refresh_story(story)  # a hidden lead hands its story to another article
-    bump_content_version()
-    messages.info(request, f"Hid {hidden} article(s).")
-
-
-@admin.action(description="Feature selected articles (pinned on the homepage)")
-def feature(modeladmin, request, queryset):
-    featured = queryset.update(is_featured=True)
-    bump_content_version()
-    messages.info(request, f"Featured {featured} article(s).")
-
-
-@admin.action(description="Stop featuring selected articles")
-def unfeature(modeladmin, request, queryset):
-    unfeatured = queryset.update(is_featured=False)
-    bump_content_version()
-    messages.info(request, f"Unfeatured {unfeatured} article(s).")
+    messages.info(request, f"Hid {moderation.set_articles_hidden(queryset, True)} article(s).")
 
 
 @admin.action(description="Show selected articles on the site")
 def unhide(modeladmin, request, queryset):
-    shown = queryset.update(is_hidden=False)
-    for story in Story.objects.filter(articles__in=queryset).distinct():
-        refresh_story(story)
-    bump_content_version()
-    messages.info(request, f"Showed {shown} article(s).")
+    messages.info(request, f"Showed {moderation.set_articles_hidden(queryset, False)} article(s).")
+
+
+@admin.action(description="Feature selected articles (pinned on the homepage)")
+def feature(modeladmin, request, queryset):
+    count = moderation.set_articles_featured(queryset, True)
+    messages.info(request, f"Featured {count} article(s).")
+
+
+@admin.action(description="Stop featuring selected articles")
+def unfeature(modeladmin, request, queryset):
+    count = moderation.set_articles_featured(queryset, False)
+    messages.info(request, f"Unfeatured {count} article(s).")
 
 
 @admin.register(Article)
@@ -298,13 +288,11 @@ class ArticleAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer(
-            "body_text", "feed_content_html", "terms", "search_vector"
-        )
+        return super().get_queryset(request).without_heavy_columns(keep=["body_html"])
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        bump_content_version()
+        moderation.article_edited(obj)
 
 
 @admin.register(Tag)
@@ -317,7 +305,7 @@ class TagAdmin(admin.ModelAdmin):
 class StoryAdmin(admin.ModelAdmin):
     list_display = ["__str__", "lead_article", "source_count", "article_count", "updated_at"]
     list_select_related = ["lead_article"]
-    # Chosen by related.refresh_stories (the fullest original text), which
+    # Chosen by refresh_stories (the fullest original text), which
     # also marks it on the article; an edit here would be undone by the next one.
     readonly_fields = ["lead_article"]
     date_hierarchy = "updated_at"
@@ -332,18 +320,12 @@ class RelatedLinkAdmin(admin.ModelAdmin):
 
 @admin.action(description="Hide selected comments")
 def hide_comments(modeladmin, request, queryset):
-    article_ids = set(queryset.values_list("article_id", flat=True))
-    hidden = queryset.update(is_public=False)
-    refresh_comment_counts(article_ids)
-    messages.info(request, f"Hid {hidden} comment(s).")
+    messages.info(request, f"Hid {moderation.set_comments_public(queryset, False)} comment(s).")
 
 
 @admin.action(description="Show selected comments")
 def show_comments(modeladmin, request, queryset):
-    article_ids = set(queryset.values_list("article_id", flat=True))
-    shown = queryset.update(is_public=True)
-    refresh_comment_counts(article_ids)
-    messages.info(request, f"Showed {shown} comment(s).")
+    messages.info(request, f"Showed {moderation.set_comments_public(queryset, True)} comment(s).")
 
 
 @admin.register(Comment)
@@ -362,8 +344,8 @@ class CommentAdmin(admin.ModelAdmin):
 
     @admin.display(description="Comment")
     def short_body(self, obj):
-        return obj.body if len(obj.body) <= 80 else obj.body[:79] + "…"
+        return Truncator(obj.body).chars(80)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        refresh_comment_counts([obj.article_id])
+        moderation.comment_edited(obj)

@@ -48,15 +48,23 @@ class LatestArticlesFeed(Feed):
         return [item.source.name]
 
 
-class CategoryFeed(LatestArticlesFeed):
+class ObjectFeed(LatestArticlesFeed):
+    """The latest articles of one category or source, found by its slug."""
+
+    model = None
+
     def get_object(self, request, slug):
-        return get_object_or_404(Category, slug=slug)
+        return get_object_or_404(self.model, slug=slug)
 
     def title(self, obj):
         return f"{settings.SITE_NAME}: {obj.name}"
 
     def link(self, obj):
         return obj.get_absolute_url()
+
+
+class CategoryFeed(ObjectFeed):
+    model = Category
 
     def description(self, obj):
         return f"The latest {obj.name} articles."
@@ -65,15 +73,8 @@ class CategoryFeed(LatestArticlesFeed):
         return Article.objects.for_list().for_category(obj)
 
 
-class SourceFeed(LatestArticlesFeed):
-    def get_object(self, request, slug):
-        return get_object_or_404(Source, slug=slug)
-
-    def title(self, obj):
-        return f"{settings.SITE_NAME}: {obj.name}"
-
-    def link(self, obj):
-        return obj.get_absolute_url()
+class SourceFeed(ObjectFeed):
+    model = Source
 
     def description(self, obj):
         return f"The latest articles from {obj.name}."

@@ -17,9 +17,16 @@ from urllib.robotparser import RobotFileParser
 import requests
 from django.conf import settings
 from django.core.cache import cache, caches
+from django.utils.text import Truncator
+from requests.adapters import HTTPAdapter
 from requests_hardened.ip_filter import InvalidIPAddress
 from requests_hardened.ip_filter_adapter import IPFilterAdapter
 
+HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
 MAX_REDIRECTS = 5
 # host_slot's waits between looks for a free slot, in seconds.
 SLOT_FIRST_PAUSE = 0.02
@@ -76,26 +83,6 @@ class FetchResult:
         return self.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-def is_allowlisted(host, port):
-    allowlist = getattr(settings, "FETCH_PRIVATE_ALLOWLIST", [])
-    return f"{host}:{port}" in allowlist
-
-
-class GuardedAdapter(IPFilterAdapter):
-    """requests-hardened's IP filter, opened only for exact allowlisted pairs."""
-
-    def build_connection_pool_key_attributes(self, request, verify, cert=None):
-        parts = urlsplit(request.url)
-        host = parts.hostname or ""
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        if is_allowlisted(host, port):
-            # Resolve as usual but accept any address: the pair was named.
-            return super(IPFilterAdapter, self).build_connection_pool_key_attributes(
-                request, verify, cert
-            )
-        return super().build_connection_pool_key_attributes(request, verify, cert)
-
-
 _local = threading.local()
 # A forked worker (django-q2, gunicorn) must not share its parent's sockets.
 os.register_at_fork(after_in_child=lambda: _local.__dict__.clear())
@@ -107,17 +94,29 @@ def session_for_thread():
 
     A pooled connection stays bound to the address that was checked when it
     was opened; requests' pools are bounded (10 hosts, 10 connections each).
+    A new allowlist (tests change it) gets a new session.
     """
+    allowlist = tuple(settings.FETCH_PRIVATE_ALLOWLIST)
     session = getattr(_local, "session", None)
-    if session is None:
-        session = _local.session = make_session()
+    if session is None or _local.allowlist != allowlist:
+        session = _local.session = make_session(allowlist)
+        _local.allowlist = allowlist
     return session
 
 
-def make_session():
+def make_session(allowlist=()):
+    """requests-hardened's IP filter for every URL but the exact allowlisted
+    host:port pairs (tests, the demo), which get a plain adapter: requests
+    picks the adapter mounted at the longest matching prefix."""
     session = requests.Session()
-    session.mount("http://", GuardedAdapter(is_https_proto=False))
-    session.mount("https://", GuardedAdapter(is_https_proto=True))
+    session.mount("http://", IPFilterAdapter(is_https_proto=False))
+    session.mount("https://", IPFilterAdapter(is_https_proto=True))
+    for pair in allowlist:
+        host, _, port = pair.rpartition(":")
+        prefixes = [f"http://{pair}/", f"https://{pair}/"]
+        prefixes += {"80": [f"http://{host}/"], "443": [f"https://{host}/"]}.get(port, [])
+        for prefix in prefixes:
+            session.mount(prefix, HTTPAdapter())
     # Never let the environment route requests through a proxy that would
     # then see private addresses on the fetcher's behalf.
     session.trust_env = False
@@ -266,10 +265,9 @@ def host_slot(host, timeout):
 
     A slot expires on its own, so a worker killed mid-fetch frees it. A
     fetch that finds none free looks again after 20 ms, then less and less
-    often, at least every 100 ms: a slot usually frees within a page's time,
-    and looking every 250 ms left it idle for over 100 ms on average
-    (bench/ingest.py --latency-ms 100 --fetch-per-host 2, every page from
-    one site: one worker 8.4 articles/s, two 11.4; now 12.2 and 14.0).
+    often, at least every 100 ms: a slot usually frees within a page's
+    time, and slower looks left it idle for much of that
+    (bench/NOTES-ingest.md, "sixth look").
     """
     locks = caches["locks"]
     keys = [f"fetch-slot:{host}:{n}" for n in range(settings.FETCH_PER_HOST)]
@@ -353,6 +351,5 @@ def robots_rules(origin):
 
 
 def describe_exception(exc):
-    text = str(exc) or exc.__class__.__name__
-    return text if len(text) < 300 else text[:297] + "…"
+    return Truncator(str(exc) or exc.__class__.__name__).chars(300)
 

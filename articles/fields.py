@@ -8,8 +8,9 @@ class FastJSONField(models.JSONField):
     """A JSONField decoded with orjson.
 
     Relating reads the term vectors of a hundred candidates an article, and
-    json.loads took 4 ms of that (65 µs a vector; orjson about a sixth).
-    Anything orjson cannot read goes to JSONField's own decoding.
+    json.loads was a sizeable share of that; orjson decodes several times
+    faster (bench/NOTES-related.md). Anything orjson cannot read goes to
+    JSONField's own decoding.
     """
 
     def from_db_value(self, value, expression, connection):

@@ -1,6 +1,5 @@
 """A source's feed bytes -> normalised entries -> Article rows, idempotently."""
 
-import hashlib
 import logging
 import re
 import time
@@ -9,23 +8,17 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import feedparser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
-from django.db.models.constants import OnConflict
 from django.utils import timezone
-from django.utils.text import slugify
 
-from . import schedule
-from .fetch import FetchError, fetch
-from .models import Article, FetchLog, Source, Tag, make_article_slug, url_hash
+from .fetch import FEED_ACCEPT, FetchError, fetch
+from .models import Article, FetchLog, Source, Tag
 from .sanitize import clean_html, plain_text, safe_url
+from .sources import record_failure, record_success
 
 logger = logging.getLogger(__name__)
 
-FEED_ACCEPT = (
-    "application/rss+xml, application/atom+xml, application/rdf+xml, "
-    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
-)
 TRACKING_PARAMS = re.compile(
     r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|yclid|_hsenc|_hsmi|"
     r"mkt_tok|cmpid|ocid|smid|sr_share|at_medium|at_campaign|taid)$",
@@ -181,17 +174,32 @@ def upsert_entries(source, entries, now=None):
     """Store entries as articles; returns the ids of rows created by this call, in feed order.
 
     A few statements per feed, whatever its length: one read of the rows
-    already stored, one insert of the new ones, a few for their tags.
+    already stored, one insert of the new ones, a few for their tags. Run
+    inside the feed's transaction.
     """
     now = now or timezone.now()
-    fresh = {}  # guid -> (entry, canonical url, url hash); the first of duplicates wins
+    # Two runs of one feed (a poll and "Fetch now") take turns here, so the
+    # rows each inserts are its own new articles, and only their ids go on
+    # to extraction. On SQLite the write transaction already takes turns.
+    if connection.features.has_select_for_update:
+        list(Source.objects.select_for_update().filter(pk=source.pk).values_list("pk"))
+    fresh = {}  # guid -> (entry, unsaved article); the first of duplicates wins
     hashes = {}  # url hash -> guid
     for entry in entries:
-        canonical = canonicalize_url(entry.url)
-        key = url_hash(canonical)
-        if entry.guid not in fresh and key not in hashes:
-            fresh[entry.guid] = (entry, canonical, key)
-            hashes[key] = entry.guid
+        article = Article(
+            source=source,
+            guid=entry.guid,
+            canonical_url=canonicalize_url(entry.url),
+            published_at=min(entry.published_at or now, now),
+            discovered_at=now,
+            lead_image_url=entry.image_url,
+            language=source.language,
+            **editable_fields(entry),
+        )
+        article.derive_keys()
+        if entry.guid not in fresh and article.url_hash not in hashes:
+            fresh[entry.guid] = (entry, article)
+            hashes[article.url_hash] = entry.guid
     stored = (
         Article.objects.filter(source=source)
         .filter(Q(guid__in=list(fresh)) | Q(url_hash__in=list(hashes)))
@@ -211,26 +219,11 @@ def upsert_entries(source, entries, now=None):
             Article.objects.filter(pk=existing.pk).update(**changed)
     if not fresh:
         return []
-    created = insert_new_articles(
-        Article(
-            source=source,
-            guid=entry.guid,
-            canonical_url=canonical,
-            url_hash=key,
-            slug=make_article_slug(entry.title, source.pk, entry.guid),
-            published_at=min(entry.published_at or now, now),
-            discovered_at=now,
-            lead_image_url=entry.image_url,
-            language=source.language,
-            **editable_fields(entry),
-        )
-        for entry, canonical, key in fresh.values()
-    )
-    links = [(pk, fresh[guid][0].tags) for pk, guid in created if fresh[guid][0].tags]
+    created = Article.objects.bulk_create([article for _, article in fresh.values()])
+    links = [(article.pk, entry.tags) for entry, article in fresh.values() if entry.tags]
     if links:
-        add_tags(links)
-    order = {guid: n for n, guid in enumerate(fresh)}
-    return [pk for pk, guid in sorted(created, key=lambda row: order[row[1]])]
+        Tag.objects.add_to_articles(links)
+    return [article.pk for article in created]
 
 
 EDITABLE_FIELDS = ("title", "url", "summary", "feed_content_html", "author")
@@ -247,56 +240,6 @@ def editable_fields(entry):
     if entry.author:
         fields["author"] = entry.author
     return fields
-
-
-def insert_new_articles(articles):
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING: [(id, guid)] of the rows this call created.
-
-    A concurrent run of the same feed may insert a row first; the unique
-    constraints turn that race into a no-op, and only the winner gets the id
-    (and so enqueues the extraction). bulk_create(ignore_conflicts=True)
-    returns no ids, hence QuerySet._insert, which bulk_create itself uses.
-    """
-    fields = [field for field in Article._meta.concrete_fields if not field.primary_key]
-    rows = Article.objects._insert(
-        list(articles),
-        fields,
-        returning_fields=[Article._meta.pk, Article._meta.get_field("guid")],
-        on_conflict=OnConflict.IGNORE,
-    )
-    return [tuple(row) for row in rows if row]
-
-
-def tag_slug(name):
-    # Names in other scripts slugify to nothing: a hash keeps their URL ASCII.
-    return slugify(name)[:90] or "t-" + hashlib.sha1(name.encode()).hexdigest()[:10]
-
-
-def tags_named(names):
-    """Tags for these names, created when missing: at most three statements."""
-    wanted = {}
-    for name in names:
-        wanted.setdefault(tag_slug(name), name[:100])
-    found = {tag.slug: tag for tag in Tag.objects.filter(slug__in=list(wanted))}
-    missing = [Tag(slug=slug, name=name) for slug, name in wanted.items() if slug not in found]
-    if missing:
-        # A concurrent worker may create the same tag: keep whichever row won.
-        Tag.objects.bulk_create(missing, ignore_conflicts=True)
-        found.update(
-            (tag.slug, tag) for tag in Tag.objects.filter(slug__in=[tag.slug for tag in missing])
-        )
-    return [found[slug] for slug in wanted]
-
-
-def add_tags(links):
-    """Tag articles in one insert: `links` is [(article id, [names])]; stored pairs are kept."""
-    tags = {tag.slug: tag for tag in tags_named([name for _, names in links for name in names])}
-    through = Article.tags.through
-    pairs = {(article_id, tags[tag_slug(name)].pk) for article_id, names in links for name in names}
-    through.objects.bulk_create(
-        [through(article_id=article_id, tag_id=tag_id) for article_id, tag_id in sorted(pairs)],
-        ignore_conflicts=True,
-    )
 
 
 def ingest_source(source: Source, now=None):
@@ -332,39 +275,36 @@ def fetch_and_store(source, now):
             accept=FEED_ACCEPT,
         )
     except FetchError as exc:
-        schedule.record_failure(source, exc.reason, status=exc.status, now=now,
-                                retry_after=exc.retry_after)
+        record_failure(source, exc.reason, status=exc.status, now=now, retry_after=exc.retry_after)
         return IngestResult(status="failed", error=exc.reason)
 
     if response.not_modified:
-        schedule.record_success(source, status=304, now=now, headers=response.headers)
+        record_success(source, status=304, now=now, headers=response.headers)
         return IngestResult(status="not_modified")
 
     try:
         parsed = parse_feed(response.content, base_url=response.url)
     except FeedRefused as exc:
-        schedule.record_failure(source, str(exc), status=response.status, now=now)
+        record_failure(source, str(exc), status=response.status, now=now)
         return IngestResult(status="failed", error=str(exc))
     except Exception as exc:  # A parser bug must not take the worker down.
         logger.exception("Parsing %s failed", source.feed_url)
         reason = f"Parsing failed: {exc.__class__.__name__}: {exc}"[:500]
-        schedule.record_failure(source, reason, status=response.status, now=now)
+        record_failure(source, reason, status=response.status, now=now)
         return IngestResult(status="failed", error=reason)
 
     if parsed.problem and not parsed.entries:
-        schedule.record_failure(source, parsed.problem[:500], status=response.status, now=now)
+        record_failure(source, parsed.problem[:500], status=response.status, now=now)
         return IngestResult(status="failed", error=parsed.problem)
 
     # One transaction per feed: its rows appear together, with the validators
     # that say they were stored.
     with transaction.atomic():
         created = upsert_entries(source, parsed.entries, now=now)
-        if not source.site_url and parsed.link:
-            source.site_url = parsed.link
-        source.etag = response.etag
-        source.last_modified = response.last_modified
-        schedule.record_success(
+        learned = {"site_url": parsed.link} if parsed.link and not source.site_url else {}
+        record_success(
             source, status=response.status, now=now, headers=response.headers,
-            ttl_minutes=parsed.ttl_minutes,
+            ttl_minutes=parsed.ttl_minutes, etag=response.etag,
+            last_modified=response.last_modified, **learned,
         )
     return IngestResult(status="ok", new_article_ids=created, entries=len(parsed.entries))

@@ -1,5 +1,6 @@
 import hashlib
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
@@ -7,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.text import slugify
+from django.utils.text import Truncator, slugify
 
 from .fields import FastJSONField
 
@@ -97,14 +98,47 @@ class Source(models.Model):
 
     @property
     def domain(self):
-        from urllib.parse import urlsplit
-
         return urlsplit(self.site_url or self.feed_url).hostname or ""
+
+
+def tag_slug(name):
+    # Names in other scripts slugify to nothing: a hash keeps their URL ASCII.
+    return slugify(name)[:90] or "t-" + hashlib.sha1(name.encode()).hexdigest()[:10]
+
+
+class TagQuerySet(models.QuerySet):
+    def named(self, names):
+        """Tags for these names, created when missing: at most three statements."""
+        wanted = {}
+        for name in names:
+            wanted.setdefault(tag_slug(name), name[:100])
+        found = {tag.slug: tag for tag in self.filter(slug__in=list(wanted))}
+        missing = [Tag(slug=slug, name=name) for slug, name in wanted.items() if slug not in found]
+        if missing:
+            # A concurrent worker may create the same tag: keep whichever row won.
+            self.bulk_create(missing, ignore_conflicts=True)
+            created = self.filter(slug__in=[tag.slug for tag in missing])
+            found.update((tag.slug, tag) for tag in created)
+        return [found[slug] for slug in wanted]
+
+    def add_to_articles(self, links):
+        """Tag articles in one insert: `links` is [(article id, [names])]; stored pairs are kept."""
+        tags = {tag.slug: tag for tag in self.named([name for _, names in links for name in names])}
+        through = Article.tags.through
+        pairs = {
+            (article_id, tags[tag_slug(name)].pk) for article_id, names in links for name in names
+        }
+        through.objects.bulk_create(
+            [through(article_id=article_id, tag_id=tag_id) for article_id, tag_id in sorted(pairs)],
+            ignore_conflicts=True,
+        )
 
 
 class Tag(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100, unique=True)
+
+    objects = TagQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -139,20 +173,30 @@ class Story(models.Model):
         return reverse("articles:story", args=[self.pk])
 
 
+# Columns no list, and most single reads, show: the texts, the term and search
+# vectors (PostgreSQL spends more on outputting the vectors than on the rest
+# of the row), key points and the page's validators.
+HEAVY_COLUMNS = (
+    "body_html", "body_text", "feed_content_html", "terms", "key_points", "search_vector",
+    "page_validators",
+)
+
+
+def heavy_columns(prefix="", keep=()):
+    """HEAVY_COLUMNS but `keep`, as defer() arguments through a relation `prefix`."""
+    return [prefix + name for name in HEAVY_COLUMNS if name not in keep]
+
+
 class ArticleQuerySet(models.QuerySet):
     def visible(self):
         return self.filter(state=Article.State.READY, is_hidden=False)
 
+    def without_heavy_columns(self, keep=()):
+        return self.defer(*heavy_columns(keep=keep))
+
     def for_list(self):
         """The columns and joins a list of article cards needs."""
-        return (
-            self.visible()
-            .select_related("source")
-            .defer(
-                "body_html", "body_text", "feed_content_html", "terms", "key_points",
-                "search_vector",
-            )
-        )
+        return self.visible().select_related("source").without_heavy_columns()
 
     def originals(self):
         """Without syndicated copies: each text once."""
@@ -281,29 +325,31 @@ class Article(models.Model):
         return self.title
 
     def save(self, *args, **kwargs):
-        self.url_hash = url_hash(self.canonical_url)
-        if not self.slug:
-            self.slug = make_article_slug(self.title, self.source_id, self.guid)
+        self.derive_keys()
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("articles:detail", args=[self.slug])
 
+    def derive_keys(self):
+        """url_hash from the canonical URL and, when missing, the slug; bulk inserts call it too.
+
+        The slug's hash of source and GUID keeps the URL stable across title
+        edits and unique without a lookup.
+        """
+        self.url_hash = url_hash(self.canonical_url)
+        if not self.slug:
+            digest = hashlib.sha256(f"{self.source_id}:{self.guid}".encode()).hexdigest()[:8]
+            base = slugify(self.title, allow_unicode=False)[:100].strip("-") or "article"
+            self.slug = f"{base}-{digest}"
+
     @property
     def excerpt(self):
         # summary only: lists defer the body, and extraction fills summary.
-        text = self.summary
-        if len(text) <= 280:
-            return text
-        return text[:280].rsplit(" ", 1)[0] + "…"
+        return Truncator(self.summary).chars(EXCERPT_LENGTH)
 
 
-def make_article_slug(title, source_id, guid):
-    # The hash of source and GUID keeps the URL stable across title edits
-    # and unique without a lookup.
-    digest = hashlib.sha256(f"{source_id}:{guid}".encode()).hexdigest()[:8]
-    base = slugify(title, allow_unicode=False)[:100].strip("-") or "article"
-    return f"{base}-{digest}"
+EXCERPT_LENGTH = 280
 
 
 class RelatedLink(models.Model):
@@ -362,14 +408,22 @@ class DocumentFrequency(models.Model):
 
 class Comment(models.Model):
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="comments")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    # Indexed as the first column of (user, created_at).
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, db_index=False)
     body = models.TextField(max_length=3000)
     created_at = models.DateTimeField(default=timezone.now)
     is_public = models.BooleanField(default=True)
+    # The poster's address, keyed-hashed (reader.address_key): rate limits only.
+    ip_hash = models.CharField(max_length=16, blank=True, editable=False)
 
     class Meta:
         ordering = ["created_at"]
-        indexes = [models.Index(fields=["article", "created_at"])]
+        indexes = [
+            models.Index(fields=["article", "created_at"]),
+            # The rate limits count a reader's and an address's recent comments.
+            models.Index(fields=["user", "created_at"]),
+            models.Index(fields=["ip_hash", "created_at"]),
+        ]
 
     def __str__(self):
         return f"Comment by {self.user} on {self.article}"

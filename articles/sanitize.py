@@ -4,6 +4,7 @@ import html
 import re
 
 import nh3
+from django.utils.text import Truncator
 
 ARTICLE_TAGS = {
     "p", "br", "hr", "a", "em", "strong", "b", "i", "u", "s", "sub", "sup", "small",
@@ -44,9 +45,7 @@ def plain_text(fragment, max_length=None):
     # Decoding may reveal entity-escaped markup; a second pass drops it too.
     text = html.unescape(nh3.clean(text, tags=set()))
     text = WHITESPACE.sub(" ", text).strip()
-    if max_length and len(text) > max_length:
-        text = text[: max_length - 1].rstrip() + "…"
-    return text
+    return Truncator(text).chars(max_length) if max_length else text
 
 
 def paragraphs_to_html(text):

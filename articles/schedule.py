@@ -1,13 +1,12 @@
-"""When a source is next due, and what a fetch outcome does to its state."""
+"""When a source is next due: pure functions over its publish dates and fetch outcomes."""
 
 import re
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
 
-from django.utils import timezone
-
 MAX_BACKOFF = timedelta(hours=12)
 MAX_RETRY_AFTER = timedelta(hours=6)
+MAX_CACHE_LIFETIME = timedelta(days=1)
 PAUSE_AFTER_FAILURES = 10
 MAX_AGE = re.compile(r"max-age=(\d+)")
 
@@ -16,15 +15,12 @@ def clamp(value, low, high):
     return max(low, min(high, value))
 
 
-def publishing_interval(source, now):
-    """Half the mean gap between recent articles, so new posts are seen soon."""
-    recent = list(
-        source.articles.order_by("-published_at").values_list("published_at", flat=True)[:10]
-    )
-    if len(recent) < 2:
-        return source.min_interval
-    span = recent[0] - recent[-1]
-    return span / (len(recent) - 1) / 2
+def publishing_interval(recent_dates, min_interval):
+    """Half the mean gap between the newest publish dates, so new posts are seen soon."""
+    if len(recent_dates) < 2:
+        return min_interval
+    span = max(recent_dates) - min(recent_dates)
+    return span / (len(recent_dates) - 1) / 2
 
 
 def cache_lifetime(headers, ttl_minutes=None):
@@ -50,39 +46,18 @@ def parse_retry_after(value, now):
         return None
 
 
-def next_interval(source, now, headers=None, ttl_minutes=None):
-    interval = clamp(publishing_interval(source, now), source.min_interval, source.max_interval)
+def next_interval(recent_dates, min_interval, max_interval, headers=None, ttl_minutes=None):
+    """Time to the next fetch after a successful one."""
+    interval = clamp(publishing_interval(recent_dates, min_interval), min_interval, max_interval)
     # The publisher's TTL and max-age may lengthen the wait, never beyond a day.
-    return max(interval, min(cache_lifetime(headers, ttl_minutes), timedelta(days=1)))
+    return max(interval, min(cache_lifetime(headers, ttl_minutes), MAX_CACHE_LIFETIME))
 
 
-def record_success(source, *, status, now=None, headers=None, ttl_minutes=None):
-    now = now or timezone.now()
-    source.last_fetched_at = now
-    source.last_status = status
-    source.consecutive_failures = 0
-    source.last_error = ""
-    source.next_fetch_at = now + next_interval(source, now, headers, ttl_minutes)
-    source.save()
-
-
-def record_failure(source, reason, *, status=None, now=None, retry_after=None):
-    now = now or timezone.now()
-    source.last_fetched_at = now
-    source.last_status = status
-    source.consecutive_failures += 1
-    source.last_error = reason
-    backoff = min(source.min_interval * 2 ** min(source.consecutive_failures, 16), MAX_BACKOFF)
+def failure_backoff(min_interval, failures, now, status=None, retry_after=None):
+    """Time to the next fetch after `failures` failures in a row: doubling, capped,
+    and at least what a 429 or 503 asked for (within reason)."""
+    backoff = min(min_interval * 2 ** min(failures, 16), MAX_BACKOFF)
     wait = parse_retry_after(retry_after, now) if status in (429, 503) else None
     if wait and wait > timedelta(0):
         backoff = max(backoff, min(wait, MAX_RETRY_AFTER))
-    if status == 410:
-        source.is_active = False
-        source.last_error = f"{reason}: the feed is gone; source deactivated."
-    elif source.consecutive_failures >= PAUSE_AFTER_FAILURES:
-        source.is_active = False
-        source.last_error = (
-            f"Paused after {source.consecutive_failures} failures in a row. Last: {reason}"
-        )
-    source.next_fetch_at = now + backoff
-    source.save()
+    return backoff

@@ -34,13 +34,6 @@ def weighted_vector(title, summary, body_text):
     )
 
 
-def update_search_vector(article_id):
-    if uses_postgres():
-        Article.objects.filter(pk=article_id).update(
-            search_vector=weighted_vector("title", "summary", "body_text")
-        )
-
-
 def search_vector_of(article):
     """The vector of the article's text as it is about to be saved, or None off PostgreSQL.
 
@@ -89,9 +82,8 @@ class RankedSearch:
     the cost grow with the archive: only the newest matches are ranked, in the
     same pass that finds them, and only their ids leave the database. The
     page's own rows (and their snippets) are read by id. Counting and listing
-    the matches as two querysets scanned them twice and joined all of them
-    back to their full rows (a two-word search on bench/pages.py's 100,000
-    articles: 55 ms of database time, against 17).
+    the matches as two querysets would scan them twice and join all of them
+    back to their full rows (bench/NOTES-pages.md has the figures).
     """
 
     model = Article  # ListView names the context's list after it
@@ -110,8 +102,8 @@ class RankedSearch:
         sql, params = newest.query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(
-                # Named here, whatever Django calls them; only the ids come back
-                # (2,000 dates decoded in Python cost about 4 ms a search).
+                # Named here, whatever Django calls them; only the ids come back:
+                # decoding thousands of dates in Python is a cost of its own.
                 f"SELECT n.id FROM ({sql}) AS n (id, rank, published_at)"
                 " ORDER BY n.rank DESC, n.published_at DESC, n.id DESC",
                 params,

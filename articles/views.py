@@ -16,14 +16,15 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, FormView, ListView
 
-from . import comments as comment_service
+from . import reader
 from .forms import CommentForm, SignupForm
-from .models import Article, Category, Comment, RelatedLink, Source, Story, Tag
+from .models import Article, Category, Comment, RelatedLink, Source, Story, Tag, heavy_columns
 from .search import PERIODS, highlighted, mark_words, search_articles, uses_postgres
 
 PAGE_SIZE = 24
 # Lists go this far back; older articles are found by search. Counting the
-# whole archive for "page N of M" cost 0.2 to 0.3 s at 100,000 articles.
+# whole archive for "page N of M" would make every list page's cost grow
+# with the archive.
 MAX_LISTED = 100 * PAGE_SIZE
 
 
@@ -38,7 +39,7 @@ class SavedFlagsMixin:
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["saved_ids"] = comment_service.saved_ids(self.request.user, context["object_list"])
+        context["saved_ids"] = reader.saved_ids(self.request.user, context["object_list"])
         return context
 
 
@@ -65,39 +66,47 @@ class HomeView(ArticleListView):
         return context
 
 
-class SourceArticleListView(ArticleListView):
-    template_name = "articles/source_detail.html"
+class ObjectArticleListView(ArticleListView):
+    """The articles of one source, category or tag, found by its slug."""
+
+    model = None  # of the object; its name is the template's and the context's
 
     def get_queryset(self):
-        self.source = get_object_or_404(
-            Source.objects.select_related("category"), slug=self.kwargs["slug"]
-        )
-        return super().get_queryset().for_source(self.source)
+        self.object = get_object_or_404(self.get_object_queryset(), slug=self.kwargs["slug"])
+        return self.articles_of(super().get_queryset(), self.object)
+
+    def get_object_queryset(self):
+        return self.model.objects.all()
+
+    def get_template_names(self):
+        return [f"articles/{self.model._meta.model_name}_detail.html"]
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(source=self.source, **kwargs)
+        return super().get_context_data(**{self.model._meta.model_name: self.object}, **kwargs)
 
 
-class CategoryArticleListView(ArticleListView):
-    template_name = "articles/category_detail.html"
+class SourceArticleListView(ObjectArticleListView):
+    model = Source
 
-    def get_queryset(self):
-        self.category = get_object_or_404(Category, slug=self.kwargs["slug"])
-        return super().get_queryset().originals().for_category(self.category)
+    def get_object_queryset(self):
+        return Source.objects.select_related("category")
 
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(category=self.category, **kwargs)
+    def articles_of(self, articles, source):
+        return articles.for_source(source)
 
 
-class TagArticleListView(ArticleListView):
-    template_name = "articles/tag_detail.html"
+class CategoryArticleListView(ObjectArticleListView):
+    model = Category
 
-    def get_queryset(self):
-        self.tag = get_object_or_404(Tag, slug=self.kwargs["slug"])
-        return super().get_queryset().originals().filter(tags=self.tag)
+    def articles_of(self, articles, category):
+        return articles.originals().for_category(category)
 
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(tag=self.tag, **kwargs)
+
+class TagArticleListView(ObjectArticleListView):
+    model = Tag
+
+    def articles_of(self, articles, tag):
+        return articles.originals().filter(tags=tag)
 
 
 class SavedArticleListView(LoginRequiredMixin, ArticleListView):
@@ -148,25 +157,20 @@ class ArticleDetailView(DetailView):
     def get_queryset(self):
         related = (
             RelatedLink.objects.select_related("to_article__source")
-            .defer(
-                "to_article__body_html", "to_article__body_text", "to_article__terms",
-                "to_article__feed_content_html", "to_article__key_points",
-                "to_article__search_vector", "to_article__page_validators",
-            )
+            .defer(*heavy_columns(prefix="to_article__"))
             .order_by("-score")
         )
         comments = Comment.objects.filter(is_public=True).select_related("user")
         copies = Article.objects.visible().select_related("source").only(
             "slug", "copy_of", "source__name", "source__slug"
         )
-        # Not shown: the term vector (jsonb) and search vector cost PostgreSQL
-        # more to output than the rest of the row, and the copied original
-        # needs only its link and source.
-        unused = ["terms", "search_vector", "feed_content_html", "body_text", "page_validators"]
+        # The page shows its own text and key points; of the copied original
+        # only its link and source.
+        shown = ["body_html", "key_points"]
         return (
             Article.objects.visible()
             .select_related("source", "story", "copy_of__source")
-            .defer(*unused, *[f"copy_of__{name}" for name in unused + ["body_html", "key_points"]])
+            .defer(*heavy_columns(keep=shown), *heavy_columns(prefix="copy_of__"))
             .prefetch_related(
                 Prefetch("related_links", queryset=related),
                 Prefetch("comments", queryset=comments, to_attr="public_comments"),
@@ -185,7 +189,7 @@ class ArticleDetailView(DetailView):
         return super().get_context_data(
             related_articles=related,
             comment_form=CommentForm(),
-            is_saved=bool(comment_service.saved_ids(self.request.user, [article])),
+            is_saved=bool(reader.saved_ids(self.request.user, [article])),
             **kwargs,
         )
 
@@ -234,8 +238,8 @@ def post_comment(request, slug):
             messages.error(request, error)
         return redirect(target)
     try:
-        comment_service.post_comment(request.user, article, form.cleaned_data["body"], client_ip(request))
-    except comment_service.RateLimited as exc:
+        reader.post_comment(request.user, article, form.cleaned_data["body"], client_ip(request))
+    except reader.RateLimited as exc:
         messages.error(request, str(exc))
         return redirect(target)
     messages.success(request, "Your comment is posted.")
@@ -246,7 +250,7 @@ def post_comment(request, slug):
 @require_POST
 def delete_comment(request, pk):
     comment = get_object_or_404(Comment.objects.select_related("article"), pk=pk)
-    if comment_service.delete_comment(request.user, comment):
+    if reader.delete_comment(request.user, comment):
         messages.success(request, "Your comment is deleted.")
     else:
         messages.error(request, "You can only delete your own comments.")
@@ -258,7 +262,7 @@ def delete_comment(request, pk):
 def toggle_saved(request, slug):
     article = get_object_or_404(Article.objects.visible(), slug=slug)
     save = request.POST.get("action") != "unsave"
-    comment_service.set_saved(request.user, article, save)
+    reader.set_saved(request.user, article, save)
     next_url = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
         next_url = article.get_absolute_url()

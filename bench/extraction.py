@@ -13,8 +13,6 @@ extraction is deterministic. Ends with a line a set:
 
 import argparse
 import difflib
-import gzip
-import json
 import os
 import re
 import sys
@@ -25,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scoring import page_counts, score_pages  # noqa: E402
+from tests.corpus import CORPUS, load_aeb, load_fundus, page_counts, score_pages  # noqa: E402
 
 
 def setup_django():
@@ -33,41 +31,6 @@ def setup_django():
     import django
 
     django.setup()
-
-
-def read_html(path):
-    data = path.read_bytes()
-    return gzip.decompress(data) if path.suffix == ".gz" else data
-
-
-def load_aeb(folder):
-    truth = json.loads((folder / "ground-truth.json").read_text())
-    for page_id, expected in sorted(truth.items()):
-        yield {
-            "name": page_id,
-            "html": read_html(folder / "html" / f"{page_id}.html.gz"),
-            "url": expected.get("url", ""),
-            "body": expected["articleBody"],
-        }
-
-
-def load_fundus(folder):
-    for line in (folder / "expected.jsonl").read_text().splitlines():
-        record = json.loads(line)
-        expected = record["expected"]
-        body = expected.get("body", {})
-        parts = list(body.get("summary", []))
-        for section in body.get("sections", []):
-            parts += section.get("headline", []) + section.get("paragraphs", [])
-        yield {
-            "name": record["file"],
-            "html": read_html(folder / record["file"]),
-            "url": record.get("url", ""),
-            "body": "\n".join(parts),
-            "title": expected.get("title", ""),
-            "authors": expected.get("authors", []),
-            "date": (expected.get("publishing_date") or "")[:10],
-        }
 
 
 def normal(text):
@@ -112,7 +75,7 @@ def main():
     parser.add_argument("--worst", type=int, default=0, help="List the N worst pages.")
     parser.add_argument("--passes", type=int, default=3, help="Timed passes; the fastest counts.")
     args = parser.parse_args()
-    corpus = Path(os.environ.get("CORPUS_DIR", ROOT.parent / "shared" / "corpus")) / "extraction"
+    corpus = CORPUS / "extraction"
     sets = (
         [(args.format or "aeb", args.dir)]
         if args.dir

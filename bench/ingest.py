@@ -615,8 +615,9 @@ def count_stage_queries(server, pages, copy, count=10):
     """
     from django.db import connection
 
-    from articles import pipeline, tasks
+    from articles import tasks
     from articles.models import Article, Source
+    from articles.pipeline import relating
 
     items = [(f"/q/c{copy}/{page['id'][:16]}.html", page) for page in pages[:count]]
     for path, page in items:
@@ -632,7 +633,7 @@ def count_stage_queries(server, pages, copy, count=10):
         queries[stage[0]] += 1
         return execute(sql, params, many, context)
 
-    relate_article = pipeline.relate_article
+    relate_article = relating.relate_article
 
     def timed_relate(article_id):
         stage[0], started = "relate", time.process_time()
@@ -644,7 +645,7 @@ def count_stage_queries(server, pages, copy, count=10):
             cpu["extract"] -= spent
             stage[0] = "extract"
 
-    pipeline.relate_article = timed_relate
+    relating.relate_article = timed_relate
     try:
         with connection.execute_wrapper(count):
             started = time.process_time()
@@ -656,7 +657,7 @@ def count_stage_queries(server, pages, copy, count=10):
                 tasks.extract_article_task(article_id)
             cpu["extract"] += time.process_time() - started
     finally:
-        pipeline.relate_article = relate_article
+        relating.relate_article = relate_article
     log("  in-process per article (copies of seen pages; the extract task relates too): "
         + " ".join(f"{name} queries={queries[name] / len(ids):.1f} "
                    f"cpu_ms={cpu[name] / len(ids) * 1000:.0f}"

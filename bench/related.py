@@ -134,7 +134,7 @@ def insert_filler(count, documents, end, rng):
     """Random text drawn from the set's own words, bulk-inserted with its index rows."""
     from django.db import connection
 
-    from articles import related
+    from articles.related import index, vectors
     from articles.models import Article, ArticleTerm, Source, url_hash
     from articles.text import TOKEN, article_features
 
@@ -157,16 +157,16 @@ def insert_filler(count, documents, end, rng):
                 )
             )
             features.append(article_features(title, text))
-        article_words = [related.article_words(item) for item in features]
-        related.count_documents(article_words)
-        frequencies, documents_total = related.document_frequencies(set().union(*article_words))
+        article_words = [vectors.article_words(item) for item in features]
+        count_documents(article_words)
+        frequencies, documents_total = index.document_frequencies(set().union(*article_words))
         for article, item in zip(batch, features):
-            article.terms = related.weigh_features(item, frequencies, documents_total)
+            article.terms = vectors.weigh_features(item, frequencies, documents_total)
         Article.objects.bulk_create(batch, batch_size=1000)
         rows = [
             row
             for article in batch
-            for row in related.index_rows(article.pk, article.published_at, article.terms)
+            for row in index.index_rows(article.pk, article.published_at, article.terms)
         ]
         ArticleTerm.objects.bulk_create(rows, batch_size=5000)
     if connection.vendor == "postgresql":
@@ -250,15 +250,30 @@ def topic_half(documents, half, seed):
     return [document for document in documents if key(document) in chosen]
 
 
-def apply_settings(assignments):
-    from articles import related
+def count_documents(words_per_article):
+    """Add one document per article to the frequency of each of its words (a bulk load)."""
+    from articles.related.index import ALL_DOCUMENTS, add_to_frequencies
 
+    totals = {}
+    for words in words_per_article:
+        for word in words:
+            totals[word] = totals.get(word, 0) + 1
+    totals[ALL_DOCUMENTS] = len(words_per_article)
+    add_to_frequencies(totals)
+
+
+def apply_settings(assignments):
+    """NAME=VALUE overrides of the related package's module constants."""
+    from articles.related import copies, index, links, stories, vectors
+
+    modules = [vectors, index, copies, stories, links]
     for assignment in assignments:
         name, value = assignment.split("=", 1)
-        if not hasattr(related, name):
-            raise SystemExit(f"articles/related.py has no {name}")
-        setattr(related, name, type(getattr(related, name))(value))
-        print(f"setting {name}={getattr(related, name)}")
+        module = next((module for module in modules if hasattr(module, name)), None)
+        if module is None:
+            raise SystemExit(f"articles/related/ has no constant {name}")
+        setattr(module, name, type(getattr(module, name))(value))
+        print(f"setting {module.__name__}.{name}={getattr(module, name)}")
 
 
 def main():
@@ -273,7 +288,7 @@ def main():
     parser.add_argument("--split-seed", type=int, default=1)
     parser.add_argument(
         "--set", action="append", default=[], metavar="NAME=VALUE",
-        help="override a constant of articles/related.py for this run, e.g. STORY_MIN_LINKAGE=0.3",
+        help="override a constant of the articles/related/ package for this run, e.g. STORY_MIN_LINKAGE=0.3",
     )
     options = parser.parse_args()
 

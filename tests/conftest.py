@@ -5,19 +5,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.localserver import LocalServer, Route  # noqa: F401 (re-exported)
-
-
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS = Path(os.environ.get("CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
+from tests.localserver import LocalServer
 
 
 def pytest_configure(config):
     url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("sqlite"):
+        return  # the embedded default's leg of `make test`
     if not url.startswith("postgres"):
         pytest.exit(
-            "make test runs on PostgreSQL: set DATABASE_URL=postgres://... "
-            f"(got {url or 'nothing'}).",
+            "make test runs on PostgreSQL (and the embedded default's tests on SQLite): "
+            f"set DATABASE_URL=postgres://... or sqlite:///... (got {url or 'nothing'}).",
             returncode=2,
         )
     import psycopg
@@ -31,6 +29,17 @@ def pytest_configure(config):
             "or point DATABASE_URL at a running server.",
             returncode=2,
         )
+
+
+def pytest_collection_modifyitems(config, items):
+    """@pytest.mark.postgresql(reason=...) tests are skipped, with their reason, on SQLite."""
+    if not os.environ.get("DATABASE_URL", "").startswith("sqlite"):
+        return
+    for item in items:
+        marker = item.get_closest_marker("postgresql")
+        if marker is not None:
+            reason = marker.kwargs.get("reason", "")
+            item.add_marker(pytest.mark.skip(reason=f"PostgreSQL only: {reason}"))
 
 
 @pytest.fixture(autouse=True)
@@ -50,17 +59,6 @@ def no_internet(monkeypatch):
         return original(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
-
-
-def corpus_path(*parts):
-    """A path under ../shared/corpus; skips without it, fails under CI."""
-    path = CORPUS.joinpath(*parts)
-    if not path.exists():
-        message = f"corpus not found at {path} (set CORPUS_DIR)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ from datetime import timedelta
 from django.utils import timezone
 
 from articles.models import Article, Category, RelatedLink, Source, Story
+from articles.related import refresh_stories
+from articles.search import search_vector_of
 
 counter = itertools.count(1)
 
@@ -54,10 +56,33 @@ def link(from_article, to_article, score=0.5):
 
 def make_story(*articles):
     """A story of `articles`, its counts and lead refreshed as the pipeline does."""
-    from articles.related import refresh_story
 
     first = min(articles, key=lambda article: article.published_at)
     story = Story.objects.create(first_published_at=first.published_at, updated_at=first.published_at)
     Article.objects.filter(pk__in=[article.pk for article in articles]).update(story=story)
-    refresh_story(story)
+    refresh_stories([story.pk])
     return story
+
+
+def index_for_search(article):
+    """Give a made article the search vector extraction would have stored (PostgreSQL)."""
+    Article.objects.filter(pk=article.pk).update(search_vector=search_vector_of(article))
+
+
+PAGE = """<html lang="en"><head><title>{title}</title></head><body>
+<nav><a href="/">Home</a></nav><article><h1>{title}</h1>
+<p>By Jane Reporter</p>{paragraphs}</article><footer>Copyright</footer></body></html>"""
+
+
+def serve_small_feed(server, count=2):
+    items = []
+    for n in range(count):
+        paragraphs = "".join(
+            f"<p>Paragraph {p} of report {n} about the harbour bridge repairs, which the city "
+            f"council approved after a long debate about cost, traffic and safety.</p>"
+            for p in range(6)
+        )
+        url = server.add(f"/story-{n}.html", PAGE.format(title=f"Bridge report {n}", paragraphs=paragraphs))
+        items.append(f"<item><title>Bridge report {n}</title><link>{url}</link></item>")
+    rss = f"<rss version='2.0'><channel><title>Small</title>{''.join(items)}</channel></rss>"
+    return server.add("/feed.xml", rss, content_type="application/rss+xml")

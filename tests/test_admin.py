@@ -2,26 +2,7 @@ import pytest
 from django.urls import reverse
 
 from articles.models import Article, Source
-from tests.factories import link, make_article, make_source, make_story
-
-PAGE = """<html lang="en"><head><title>{title}</title></head><body>
-<nav><a href="/">Home</a></nav><article><h1>{title}</h1>
-<p>By Jane Reporter</p>{paragraphs}</article><footer>Copyright</footer></body></html>"""
-
-
-def serve_small_feed(server, count=2):
-    items = []
-    for n in range(count):
-        paragraphs = "".join(
-            f"<p>Paragraph {p} of report {n} about the harbour bridge repairs, which the city "
-            f"council approved after a long debate about cost, traffic and safety.</p>"
-            for p in range(6)
-        )
-        url = server.add(f"/story-{n}.html", PAGE.format(title=f"Bridge report {n}", paragraphs=paragraphs))
-        items.append(f"<item><title>Bridge report {n}</title><link>{url}</link></item>")
-    rss = f"<rss version='2.0'><channel><title>Small</title>{''.join(items)}</channel></rss>"
-    return server.add("/feed.xml", rss, content_type="application/rss+xml")
-
+from tests.factories import PAGE, link, make_article, make_source, make_story, serve_small_feed
 
 @pytest.mark.django_db
 def test_add_source_in_admin_then_fetch_now(admin_client, local_server, sync_tasks):

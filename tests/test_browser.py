@@ -7,9 +7,8 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from articles.models import Comment, SavedArticle, Source
-from articles.search import update_search_vector
-from tests.factories import link, make_article, make_category, make_source
-from tests.test_admin import PAGE
+from tests.factories import index_for_search, link, make_article, make_category, make_source
+from tests.factories import PAGE
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
@@ -48,7 +47,7 @@ def news():
     for n in range(8):
         make_article(source=times, title=f"Council budget report part {n}")
     for article in (flood, follow_up):
-        update_search_vector(article.pk)
+        index_for_search(article)
     return flood, follow_up
 
 

@@ -16,9 +16,9 @@ from django_q.tasks import async_task
 
 from articles.ingest import ingest_source
 from articles.models import Article
-from tests.conftest import Route
+from tests.localserver import Route
 from tests.factories import make_source
-from tests.test_admin import PAGE
+from tests.factories import PAGE
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

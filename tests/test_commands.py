@@ -5,7 +5,7 @@ from django.core.management import CommandError, call_command
 
 from articles.models import Article, Source
 from tests.factories import make_source
-from tests.test_admin import serve_small_feed
+from tests.factories import serve_small_feed
 
 
 @pytest.mark.django_db

@@ -62,7 +62,7 @@ def test_app_environment_matches_settings():
     assert loaded["db"]["HOST"] == "db" and loaded["db"]["NAME"] == db["POSTGRES_DB"]
     assert loaded["db"]["USER"] == db["POSTGRES_USER"]
     assert loaded["db"]["PASSWORD"] == db["POSTGRES_PASSWORD"]
-    assert loaded["cache"]["BACKEND"] == "aggregator.redis_cache.PooledRedisCache"
+    assert loaded["cache"]["BACKEND"] == "django_redis.cache.RedisCache"
     assert loaded["cache"]["LOCATION"] == "redis://redis:6379/0"
     assert loaded["q"]["redis"] == "redis://redis:6379/0" and "orm" not in loaded["q"]
     assert loaded["debug"] is False

@@ -43,7 +43,7 @@ def test_make_demo_fills_the_site(tmp_path):
         subprocess.run(manage + step, cwd=ROOT, env=env, check=True, capture_output=True)
     log = open(tmp_path / "serve.log", "w")
     serve = subprocess.Popen(
-        manage + ["serve", "--demo-port", str(demo_port)],
+        [sys.executable, "-m", "demo.run", "--demo-port", str(demo_port)],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     home = f"http://127.0.0.1:{port}/"

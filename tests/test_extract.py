@@ -3,11 +3,12 @@ import json
 
 import pytest
 
-from articles.extract import extract_article, extract_page
+from articles.extract import extract_page
+from articles.pipeline import extract_article
 from articles.ingest import Entry, upsert_entries
 from articles.models import Article
-from bench.scoring import score_pages
-from tests.conftest import corpus_path
+from tests.corpus import score_pages
+from tests.corpus import corpus_path
 from tests.factories import make_source
 
 
@@ -111,7 +112,7 @@ def test_list_of_points_inside_the_text_is_kept():
 
 
 def test_prompts_stamps_and_repeated_paragraphs_are_dropped():
-    from articles.extract_clean import clean_lines
+    from articles.extract.clean import clean_lines
 
     paragraph = "The mayor said the bridge would open next spring, well ahead of the schedule."
     lines = [
@@ -150,7 +151,7 @@ def test_title_is_the_headline_the_page_agrees_on():
 
 
 def test_site_name_is_stripped_from_a_lone_title():
-    from articles.extract_page_facts import strip_site_name
+    from articles.extract.facts import strip_site_name
 
     assert strip_site_name("Storm hits the coast overnight - World | Daily Paper") == (
         "Storm hits the coast overnight"
@@ -224,7 +225,7 @@ def test_decorated_titles_back_the_headline_they_contain():
 
 
 def test_visible_headline_wins_a_tie_and_entities_are_decoded():
-    from articles.extract_page_facts import PageFacts, choose_title
+    from articles.extract.facts import PageFacts, choose_title
 
     facts = PageFacts(
         title_tag="Mayor hails SEO headline - Town Crier",
@@ -255,7 +256,7 @@ def test_pieces_of_a_split_body_are_put_back_in_page_order():
     """Sibling containers of the body's class hold the rest of the article."""
     from trafilatura.utils import load_html
 
-    from articles.extract_scope import add_split_pieces
+    from articles.extract.scope import add_split_pieces
 
     said = {
         "one": "The council met on Tuesday evening to vote on the new bridge.",
@@ -328,7 +329,7 @@ def test_posts_listed_after_the_article_are_dropped():
     """Text from another <article> than the headline's is a neighbouring post."""
     from trafilatura.utils import load_html
 
-    from articles.extract_scope import drop_other_articles
+    from articles.extract.scope import drop_other_articles
 
     ours = "The council met on Tuesday evening to vote on the new bridge."
     other = "A different post about the summer fair and its record crowds."
@@ -359,7 +360,7 @@ def test_an_unclosed_link_does_not_swallow_the_article():
 def test_json_ld_body_is_taken_only_when_the_page_shows_it():
     from trafilatura.utils import load_html
 
-    from articles.extract_scope import visible_json_ld_body
+    from articles.extract.scope import visible_json_ld_body
 
     said = (
         "The council met on Tuesday evening to vote on the new bridge over the river.\n"
@@ -372,7 +373,7 @@ def test_json_ld_body_is_taken_only_when_the_page_shows_it():
         "After two hours of debate the motion passed by seven votes to two.",
     ]
     assert visible_json_ld_body(tree, "A different text the page never shows. " * 5) == []
-    from articles.extract_scope import json_ld_stand_in
+    from articles.extract.scope import json_ld_stand_in
 
     assert json_ld_stand_in(tree, ["Menu"], said)[0].startswith("The council met")
     long_enough = ["The council met on Tuesday evening. " * 10]
@@ -395,7 +396,7 @@ def test_fallback_extractors_rescue_a_short_extraction_and_leave_a_full_one():
     """readability runs only when trafilatura's own text is short (extract_fallback)."""
     from trafilatura import core
 
-    from articles.extract_fallback import compare_when_short
+    from articles.extract.fallback import compare_when_short
 
     assert core.compare_extraction is compare_when_short
     # trafilatura's own pass finds nothing here; readability finds the article.
@@ -409,3 +410,32 @@ def test_fallback_extractors_rescue_a_short_extraction_and_leave_a_full_one():
     truth = json.loads((folder / "ground-truth.json").read_text())[page_id]
     html = gzip.decompress((folder / "html" / f"{page_id}.html.gz").read_bytes())
     assert score_pages([(truth["articleBody"], extract_page(html, truth["url"]).text)])[2] > 0.95
+
+
+def test_the_fallback_hook_is_what_trafilatura_calls(monkeypatch):
+    """What articles/extract/fallback.py relies on in trafilatura's internals:
+    core calls compare_extraction through its module global, with its own text
+    fourth; the hook hands a short text on to the real comparison and keeps a
+    full-length one as it is."""
+    from trafilatura import core
+
+    from articles.extract import fallback
+
+    assert core.compare_extraction is fallback.compare_when_short
+    texts = []
+    real = fallback.compare_extraction
+
+    def counting(cleaned_tree, raw_tree, body, text, options):
+        texts.append(text)
+        return real(cleaned_tree, raw_tree, body, text, options)
+
+    monkeypatch.setattr(fallback, "compare_extraction", counting)
+    sentence = "The harbour council met on Tuesday to discuss the repairs to the old bridge. "
+    page = "<html><body><article><h1>Bridge</h1>{}</article></body></html>"
+    short = page.format("<p>" + sentence * 3 + "</p>")
+    extract_page(short.encode())
+    assert texts and all(len(text) < fallback.LONG_ENOUGH for text in texts)
+    texts.clear()
+    full = page.format("".join(f"<p>{n}. {sentence * 3}</p>" for n in range(20)))
+    assert len(extract_page(full.encode()).text) > fallback.LONG_ENOUGH
+    assert texts == []

@@ -2,8 +2,8 @@
 
 import pytest
 
-from articles.extract import extract_article
-from articles.extract_reuse import extractor_id
+from articles.pipeline import extract_article
+from articles.pipeline.reuse import extractor_id
 from articles.models import Article
 from tests.factories import make_article, make_source
 from tests.localserver import Route

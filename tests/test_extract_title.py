@@ -1,6 +1,6 @@
 """Choosing a page's headline among its <h1>, JSON-LD, og:, twitter: and <title>."""
 
-from articles.extract_page_facts import (
+from articles.extract.facts import (
     PageFacts,
     choose_title,
     read_page_facts,

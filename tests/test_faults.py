@@ -1,49 +1,21 @@
 """Hostile and broken servers, served locally: each ends in bounds with its own reason."""
 
-import functools
 import time
 import tracemalloc
-import zlib
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from articles.extract import extract_article
 from articles.fetch import FetchError, fetch
 from articles.ingest import ingest_source
 from articles.models import Article
-from tests.conftest import Route
+from articles.pipeline import extract_article
 from tests.factories import make_source
+from tests.hostile import drip, endless_redirect, gzip_bomb
+from tests.localserver import Route
 
 pytestmark = pytest.mark.django_db
-
-
-@functools.cache
-def gzip_bomb(inflated=1 << 30):
-    """About 1 MiB of gzip that inflates to `inflated` bytes of zeros."""
-    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
-    block = bytes(1 << 20)
-    parts = [compressor.compress(block) for _ in range(inflated >> 20)]
-    return b"".join(parts) + compressor.flush()
-
-
-def drip(handler):
-    handler.send_response(200)
-    handler.send_header("Content-Type", "application/rss+xml")
-    handler.end_headers()
-    try:
-        for _ in range(600):
-            handler.wfile.write(b" ")
-            handler.wfile.flush()
-            time.sleep(0.05)
-    except OSError:
-        pass
-
-
-def endless_redirect(handler):
-    n = int(handler.path.rsplit("/", 1)[1])
-    return Route(b"", 302, {"Location": f"/loop/{n + 1}"})
 
 
 def feed_outcome(server, path):

@@ -78,7 +78,7 @@ def test_new_articles_bump_the_version_at_most_every_few_seconds(monkeypatch):
 def test_new_article_from_the_extraction_task_shows_at_once(client, local_server, monkeypatch):
     from articles import page_cache
     from tests.factories import make_source
-    from tests.test_admin import serve_small_feed
+    from tests.factories import serve_small_feed
 
     monkeypatch.setitem(page_cache.local_version, "new_content_bumped_at", None)
     client.get("/")

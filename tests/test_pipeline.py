@@ -12,8 +12,8 @@ from django.urls import reverse
 
 from articles.models import Article, RelatedLink, Story
 from articles.pipeline import run_pass
-from bench.scoring import score_pages
-from tests.conftest import corpus_path
+from tests.corpus import score_pages
+from tests.corpus import corpus_path
 from tests.factories import make_source
 
 PAGES = 30

@@ -9,11 +9,10 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from articles import comments as comment_service
+from articles.reader import IP_LIMIT, USER_LIMIT, refresh_comment_counts
 from articles.models import Comment, Tag
-from articles.search import update_search_vector
-from tests.conftest import corpus_path
-from tests.factories import make_article, make_category, make_source
+from tests.corpus import corpus_path
+from tests.factories import index_for_search, make_article, make_category, make_source
 
 pytestmark = pytest.mark.django_db
 
@@ -102,9 +101,9 @@ def test_comment_limits_honeypot_and_rate(reader_client):
     reader_client.post(url, {"body": "I am a bot", "website": "http://spam.example"})
     reader_client.post(url, {"body": "   "})
     assert not Comment.objects.exists()
-    for n in range(comment_service.USER_LIMIT[0] + 2):
+    for n in range(USER_LIMIT + 2):
         reader_client.post(url, {"body": f"Comment {n}"})
-    assert Comment.objects.count() == comment_service.USER_LIMIT[0]
+    assert Comment.objects.count() == USER_LIMIT
     html = reader_client.get(article.get_absolute_url()).content.decode()
     assert "commenting too fast" in html
 
@@ -112,11 +111,11 @@ def test_comment_limits_honeypot_and_rate(reader_client):
 def test_ip_rate_limit_spans_accounts(django_user_model):
     article = make_article()
     url = reverse("articles:comment", args=[article.slug])
-    limit = comment_service.IP_LIMIT[0]
-    for n in range(limit // comment_service.USER_LIMIT[0] + 2):
+    limit = IP_LIMIT
+    for n in range(limit // USER_LIMIT + 2):
         client = Client()
         client.force_login(django_user_model.objects.create_user(f"u{n}", password="p-123456789"))
-        for m in range(comment_service.USER_LIMIT[0]):
+        for m in range(USER_LIMIT):
             client.post(url, {"body": f"{n}-{m}"})
     assert Comment.objects.count() == limit
 
@@ -133,7 +132,7 @@ def test_comment_needs_csrf_token(reader):
 def test_staff_hide_comments_in_admin(admin_client, reader):
     article = make_article()
     comments = [Comment.objects.create(article=article, user=reader, body=f"c{n}") for n in range(3)]
-    comment_service.refresh_comment_counts([article.pk])
+    refresh_comment_counts([article.pk])
     admin_client.post(
         reverse("admin:articles_comment_changelist"),
         {"action": "hide_comments", "_selected_action": [c.pk for c in comments[:2]]},
@@ -176,6 +175,7 @@ def test_search_edge_cases(client):
         assert "<script>alert(1)</script>" not in response.content.decode()
 
 
+@pytest.mark.postgresql(reason="ranked full-text search; SQLite matches words in titles and summaries")
 def test_search_ranks_real_articles(client):
     """PostgreSQL full-text search over real article texts: the on-topic page ranks first."""
     folder = corpus_path("extraction", "scrapinghub-aeb")
@@ -190,7 +190,7 @@ def test_search_ranks_real_articles(client):
         article = make_article(
             source=source if n % 2 else other, title=first, summary=body[:400], body_text=body
         )
-        update_search_vector(article.pk)
+        index_for_search(article)
         articles.append(article)
     # The three rarest longer words of an article's headline make a fair query:
     # other articles mention some of them, but only the target all, and early.
@@ -213,6 +213,7 @@ def test_search_ranks_real_articles(client):
     assert list(excluded.context["article_list"]) == []
 
 
+@pytest.mark.postgresql(reason="ranked full-text search; SQLite matches words in titles and summaries")
 def test_search_ranks_only_the_newest_matches_in_one_scan(monkeypatch, django_assert_num_queries):
     """The newest MAX_RANKED matches, in rank order across pages, read by one
     statement; each page's rows by one more, whatever the number of matches."""
@@ -232,7 +233,7 @@ def test_search_ranks_only_the_newest_matches_in_one_scan(monkeypatch, django_as
             summary="The harbour road closes for repairs.",
             published_at=now - timedelta(hours=n),
         )
-        update_search_vector(article.pk)
+        index_for_search(article)
         articles.append(article)
     results = search.search_articles("harbour")
     with django_assert_num_queries(3) as queries:  # the matches once, then two pages
@@ -249,7 +250,7 @@ def test_search_pagination_keeps_filters(client):
     source = make_source(slug="wire")
     for n in range(25):
         article = make_article(source=source, title=f"Harbour report {n}", summary="harbour news")
-        update_search_vector(article.pk)
+        index_for_search(article)
     response = client.get(reverse("articles:search"), {"q": "harbour", "source": "wire"})
     html = response.content.decode()
     assert "25 results" in html

@@ -4,7 +4,8 @@ import pytest
 from django.utils import timezone
 
 from articles.models import Article, ArticleTerm, DocumentFrequency, RelatedLink, Story
-from articles.related import article_words, relate_article
+from articles.related import relate_article
+from articles.related.vectors import article_words
 from articles.text import article_features
 from tests.factories import make_article, make_source
 
@@ -191,15 +192,16 @@ def test_relating_costs_the_same_statements_as_the_archive_grows():
     assert few <= 30 and many <= 30
 
 
+@pytest.mark.postgresql(reason="the per-term cap is PostgreSQL's LATERAL index probe; SQLite reads a term's postings by one join")
 @pytest.mark.django_db
 def test_candidates_count_each_terms_newest_postings_only(monkeypatch):
     """At most POSTINGS_PER_TERM postings a term, the newest, each term read by its
     own index range: a word common across the archive cannot make the search grow."""
     from django.db import connection
 
-    from articles import related
+    from articles.related import index
 
-    monkeypatch.setattr(related, "POSTINGS_PER_TERM", 2)
+    monkeypatch.setattr(index, "POSTINGS_PER_TERM", 2)
     now = timezone.now()
     article = make_article(published_at=now)
     older = []
@@ -212,7 +214,7 @@ def test_candidates_count_each_terms_newest_postings_only(monkeypatch):
     rare = older[3]  # the oldest shares a second term, which alone reaches it
     ArticleTerm.objects.create(article=rare, term="ferry", weight=0.1, published_at=rare.published_at)
     with connection.cursor() as cursor:
-        cursor.execute(*related.rough_candidates_sql(article, [("harbour", 1.0), ("ferry", 1.0)]))
+        cursor.execute(*index.rough_candidates_sql(article, [("harbour", 1.0), ("ferry", 1.0)]))
         found = [row[0] for row in cursor.fetchall()]
     # The two newest by "harbour" (0.5 each), then the oldest by "ferry" alone (0.1).
     assert found == [older[0].pk, older[1].pk, rare.pk]
@@ -242,7 +244,7 @@ def test_copy_lookup_asks_only_indexed_columns():
 
 def test_figures_weigh_as_a_vector_of_their_own():
     """Dates and counts form their own part of the vector, so they count even in a long text."""
-    from articles.related import weigh_features
+    from articles.related.vectors import weigh_features
     from articles.text import article_features
 
     features = article_features("Earthquake kills 23", "A magnitude 6.1 earthquake struck on Tuesday. " * 3)
@@ -255,7 +257,7 @@ def test_figures_weigh_as_a_vector_of_their_own():
 @pytest.mark.django_db
 def test_an_article_alone_in_its_story_joins_a_close_story_at_a_lower_linkage(alone):
     """A story of one article is revisited at STORY_SINGLE_LINKAGE; one with other members is not."""
-    from articles import related
+    from articles.related import index, stories, vectors
 
     def story_of(*articles):
         first = articles[0]
@@ -266,7 +268,7 @@ def test_an_article_alone_in_its_story_joins_a_close_story_at_a_lower_linkage(al
         return story.pk
 
     # Between the two linkages to the story's centroid.
-    similarity = (related.STORY_SINGLE_LINKAGE + related.STORY_MIN_LINKAGE) / 2
+    similarity = (stories.STORY_SINGLE_LINKAGE + stories.STORY_MIN_LINKAGE) / 2
     near = {"quake": similarity, "other": (1 - similarity**2) ** 0.5}
     covered = [make_article(terms={"quake": 1.0}) for _ in range(3)]
     story = story_of(*covered)
@@ -277,22 +279,23 @@ def test_an_article_alone_in_its_story_joins_a_close_story_at_a_lower_linkage(al
         other.refresh_from_db()
     article = make_article(terms={"quake": 1.0})
     candidates = [
-        related.Candidate(
+        index.Candidate(
             other.pk,
             other.source_id,
             other.published_at,
             other.story_id,
-            related.cosine(article.terms, other.terms),
+            vectors.cosine(article.terms, other.terms),
             other.terms,
         )
         for other in [*covered, singleton]
     ]
     candidates.sort(key=lambda candidate: -candidate.similarity)
-    chosen, moves = related.plan_stories(article, candidates)
+    chosen, moves = stories.plan_stories(article, candidates)
     assert chosen == story
     assert moves == ({singleton.pk: story} if alone else {})
 
 
+@pytest.mark.postgresql(reason="PostgreSQL's deadlock detection; SQLite's writers take turns and never deadlock")
 @pytest.mark.django_db(transaction=True)
 def test_the_victim_of_a_deadlock_runs_again():
     """Two workers lock the same two rows in opposite orders: PostgreSQL aborts one
@@ -302,7 +305,7 @@ def test_the_victim_of_a_deadlock_runs_again():
     from django.db import connection, transaction
     from django.db.models import F
 
-    from articles.related import retrying_deadlocks
+    from articles.related.deadlocks import retrying_deadlocks
 
     DocumentFrequency.objects.bulk_create(
         [DocumentFrequency(term="north", documents=0), DocumentFrequency(term="south", documents=0)]

@@ -2,8 +2,8 @@
 
 import pytest
 
-from bench.robustness import run_corpus, run_faults
-from tests.conftest import corpus_path
+from tests.hostile import run_corpus, run_faults
+from tests.corpus import corpus_path
 
 pytestmark = pytest.mark.django_db
 

@@ -9,12 +9,13 @@ import socket
 
 import pytest
 
-from articles.extract import extract_article
 from articles.fetch import FetchError, fetch
 from articles.ingest import ingest_source
 from articles.models import Article
-from tests.conftest import LocalServer
+from articles.pipeline import extract_article
 from tests.factories import make_source
+from tests.hostile import loopback_spellings
+from tests.localserver import LocalServer
 
 # Fetch slots live in the database cache on this setup.
 pytestmark = pytest.mark.django_db
@@ -106,24 +107,6 @@ def forbidden_server():
     server.add("/secret", "internal admin page")
     yield server
     server.close()
-
-
-def loopback_spellings(port):
-    """Every way to write the forbidden server's address that still means loopback."""
-    return [
-        f"http://127.0.0.1:{port}/secret",
-        f"http://localhost:{port}/secret",
-        f"http://2130706433:{port}/secret",
-        f"http://0x7f.1:{port}/secret",
-        f"http://0x7f000001:{port}/secret",
-        f"http://017700000001:{port}/secret",
-        f"http://127.1:{port}/secret",
-        f"http://127.0.0.2:{port}/secret",
-        f"http://[::1]:{port}/secret",
-        f"http://[::ffff:127.0.0.1]:{port}/secret",
-        f"http://[::ffff:7f00:1]:{port}/secret",
-        f"http://user:pass@127.0.0.1:{port}/secret",
-    ]
 
 
 @pytest.mark.django_db

@@ -3,7 +3,7 @@ from django.urls import reverse
 from django.utils.timezone import now as timezone_now
 
 from articles.models import Article
-from tests.factories import link, make_article, make_category, make_source, make_story
+from tests.factories import link, make_article, make_category, make_source, make_story, index_for_search
 
 
 
@@ -137,11 +137,10 @@ def queries_for(client, url):
 @pytest.mark.parametrize("signed_in", [False, True])
 def test_no_page_query_count_grows_with_content(client, django_user_model, signed_in):
     """Every reader page costs the same queries with 1 item as with many."""
-    from articles.comments import set_saved
+    from articles.reader import set_saved
     from articles.models import Comment, Story, Tag
-    from articles.related import refresh_story
-    from articles.search import update_search_vector
-
+    from articles.related import refresh_stories
+    
     user = django_user_model.objects.create_user("counter", password="pw-123456789")
     if signed_in:
         client.force_login(user)
@@ -163,8 +162,8 @@ def test_no_page_query_count_grows_with_content(client, django_user_model, signe
             link(main, article)
             Comment.objects.create(article=main, user=user, body="A comment")
             set_saved(user, article, True)
-            update_search_vector(article.pk)
-        refresh_story(story)
+            index_for_search(article)
+        refresh_stories([story.pk])
 
     grow(1)
     few = {url: queries_for(client, url) for url in urls}
@@ -200,7 +199,7 @@ def test_syndicated_copy_is_shown_once_with_also_published_by(client):
 
 @pytest.mark.django_db
 def test_homepage_follows_the_story_lead_when_the_lead_is_hidden(client):
-    from articles.related import refresh_story
+    from articles.related import refresh_stories
 
     lead = make_article(title="Dam breach floods valley", word_count=900)
     other = make_article(title="Valley residents evacuated after dam breach", word_count=400)
@@ -208,7 +207,7 @@ def test_homepage_follows_the_story_lead_when_the_lead_is_hidden(client):
     flags = dict(Article.objects.values_list("pk", "is_story_lead"))
     assert flags == {lead.pk: True, other.pk: False}
     Article.objects.filter(pk=lead.pk).update(is_hidden=True)
-    refresh_story(story)
+    refresh_stories([story.pk])
     flags = dict(Article.objects.values_list("pk", "is_story_lead"))
     assert flags == {lead.pk: False, other.pk: True}
     html = client.get("/").content.decode()

@@ -4,8 +4,8 @@ import pytest
 from django.test import Client
 
 from articles.models import Article
-from bench.robustness import run_xss, unsafe_markup
-from tests.conftest import corpus_path
+from tests.hostile import run_xss, unsafe_markup
+from tests.corpus import corpus_path
 
 # Replaces alert & co. before any page script; a call or a dialog is a hit.
 TRAP = """

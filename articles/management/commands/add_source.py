@@ -1,11 +1,10 @@
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
-from articles.fetch import FetchError, fetch
-from articles.ingest import FEED_ACCEPT, FeedRefused, parse_feed
+from articles.fetch import FEED_ACCEPT, FetchError, fetch
+from articles.ingest import FeedRefused, parse_feed
 from articles.models import Source
-from articles.opml import category_named, unique_slug
 from articles.sanitize import safe_url
+from articles.sources import category_named, create_source
 
 
 class Command(BaseCommand):
@@ -32,14 +31,15 @@ class Command(BaseCommand):
                 language = language or parsed.language
             except (FetchError, FeedRefused) as exc:
                 self.stderr.write(f"Could not read the feed's title ({exc}); naming it by host.")
-        name = name or url.split("/")[2]
-        source = Source.objects.create(
-            name=name,
-            slug=unique_slug(name),
-            feed_url=url,
-            site_url=site_url,
-            category=category_named(options["category"]),
-            language=language,
-            next_fetch_at=timezone.now(),
+        source = create_source(
+            Source(
+                name=name or url.split("/")[2],
+                feed_url=url,
+                site_url=site_url,
+                category=category_named(options["category"]),
+                language=language,
+            )
         )
+        if source is None:  # added meanwhile
+            raise CommandError(f"A source with the feed URL {url} exists already.")
         self.stdout.write(self.style.SUCCESS(f"Added source {source.pk}: {source.name} ({url})"))

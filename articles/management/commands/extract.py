@@ -5,8 +5,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from articles.extract import HTML_ACCEPT, extract_page
-from articles.fetch import FetchError, fetch
+from articles.extract import extract_page
+from articles.fetch import HTML_ACCEPT, FetchError, fetch
 
 
 class Command(BaseCommand):

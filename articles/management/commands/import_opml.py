@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from articles.fetch import FetchError, fetch
-from articles.opml import OPMLError, import_sources, parse_opml
+from articles.opml import OPMLError, import_outlines, parse_opml
 
 
 class Command(BaseCommand):
@@ -23,7 +23,7 @@ class Command(BaseCommand):
             outlines = parse_opml(content)
         except (OSError, FetchError, OPMLError) as exc:
             raise CommandError(f"Cannot read {location}: {exc}") from exc
-        created, skipped = import_sources(outlines, update=options["update"])
+        created, skipped = import_outlines(outlines, update=options["update"])
         self.stdout.write(
             self.style.SUCCESS(f"{created} source(s) created, {skipped} already present.")
         )

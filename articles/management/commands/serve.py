@@ -16,17 +16,8 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=settings.PORT)
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--web-workers", type=int, default=2)
-        parser.add_argument(
-            "--demo-port",
-            type=int,
-            default=None,
-            help="Also serve the bundled sample news web on this port and use it as the sources.",
-        )
 
     def handle(self, *args, **options):
-        demo = None
-        if options["demo_port"] is not None:
-            demo = self.start_demo(options["demo_port"])
         # Fetch at once rather than at the scheduler's next minute.
         async_task("articles.tasks.poll_sources_task")
         python = sys.executable
@@ -66,21 +57,4 @@ class Command(BaseCommand):
                     child.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     child.kill()
-            if demo is not None:
-                demo.shutdown()
         self.stdout.write("Stopped.")
-
-    def start_demo(self, port):
-        from demo.server import serve_in_thread
-
-        from articles.opml import import_sources, parse_opml
-        from articles.fetch import fetch
-
-        server = serve_in_thread(port)
-        host, port = server.server_address[:2]
-        opml = fetch(f"http://{host}:{port}/opml").content
-        created, skipped = import_sources(parse_opml(opml), update=True)
-        self.stdout.write(
-            f"Sample news web on http://{host}:{port}/ ({created} new sources, {skipped} known)"
-        )
-        return server

@@ -12,9 +12,10 @@ from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 
-from .models import Article
+from ..models import Article
 
-EXTRACTOR_FILES = ("extract*.py", "sanitize.py", "summary.py")
+# What decides an extraction's result, relative to the articles/ folder.
+EXTRACTOR_FILES = ("extract/*.py", "sanitize.py", "summary.py")
 
 
 @cache  # on first use, not at start-up of every process that imports this
@@ -22,7 +23,7 @@ def extractor_id():
     digest = hashlib.sha256()
     for package in ("trafilatura", "nh3", "lxml"):
         digest.update(f"{package}={version(package)};".encode())
-    here = Path(__file__).parent
+    here = Path(__file__).parent.parent
     for path in sorted(p for pattern in EXTRACTOR_FILES for p in here.glob(pattern)):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

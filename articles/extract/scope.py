@@ -8,8 +8,8 @@ extractor takes them along.
 
 from collections import Counter
 
-from .extract_page_facts import normal, squash
-from .sanitize import plain_text
+from .facts import normal, squash
+from ..sanitize import plain_text
 
 TEXT_BLOCKS = ("p", "li", "h2", "h3", "h4", "h5", "h6", "blockquote")
 ASIDE_TAGS = {"aside", "footer", "nav", "form"}

@@ -1,13 +1,16 @@
 """trafilatura's fallback extractors, run only when its own extraction came up short.
 
 trafilatura compares every extraction with readability (and sometimes justext)
-and keeps whichever its heuristics prefer. On the two benchmark sets that
-comparison changed 7 pages of 228: the five whose own text was empty or under
-900 characters were rescued; the two with full-length text (2,600 and 5,000
-characters) were made worse (on one, photo credits and tag lists crept in).
-It also cost 3.6 ms a page, a tenth of the whole extraction. So a full-length
-extraction is kept as it is, and the comparison runs only below LONG_ENOUGH
-characters (a quarter of the pages).
+and keeps whichever its heuristics prefer. On the benchmark sets that rescued
+every short extraction and only made full-length ones worse (photo credits and
+tag lists crept in), at a tenth of the extraction's cost (bench/NOTES-extraction.md).
+So a full-length extraction is kept as it is, and the comparison runs only
+below LONG_ENOUGH characters.
+
+trafilatura has no option for this (its `fast` mode also changes metadata and
+recovery), hence the one private hook of the package: core's module global
+compare_extraction is routed through compare_when_short. tests/test_extract_fallback.py
+pins what it relies on; README's trade-offs section names it.
 """
 
 from trafilatura import core
@@ -31,5 +34,5 @@ def install():
     if core.compare_extraction is compare_when_short:
         return
     if core.compare_extraction is not compare_extraction:
-        raise RuntimeError("trafilatura.core.compare_extraction changed: review extract_fallback.py")
+        raise RuntimeError("trafilatura.core.compare_extraction changed: review articles/extract/fallback.py")
     core.compare_extraction = compare_when_short

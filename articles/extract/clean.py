@@ -4,7 +4,7 @@ import re
 
 from lxml import etree
 
-from .extract_page_facts import normal
+from .facts import normal
 
 # Share, subscribe and reprint prompts, whole-line only: the same words inside
 # a sentence are article text.

@@ -1,0 +1,110 @@
+"""One page's HTML -> text, metadata and a sanitised body (trafilatura, nh3). Pure: no I/O."""
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+from trafilatura import bare_extraction
+from trafilatura.utils import load_html
+from trafilatura.xml import xmltotxt
+
+from ..sanitize import clean_html, paragraphs_to_html, plain_text, safe_url
+from . import fallback
+from .clean import clean_lines, drop_link_teasers, linked_blocks, prune_link_lists, strip_links
+from .facts import choose_title, headline_keys, normal, read_page_facts
+from .scope import add_split_pieces, drop_other_articles, json_ld_stand_in
+
+fallback.install()
+
+HTML_LANG = re.compile(rb"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)", re.I)
+
+
+@dataclass
+class Extraction:
+    title: str = ""
+    author: str = ""
+    published_at: datetime | None = None
+    lead_image_url: str = ""
+    description: str = ""
+    language: str = ""
+    text: str = ""
+    body_html: str = ""
+    tags: list = field(default_factory=list)
+
+    def as_json(self):
+        data = asdict(self)
+        data["published_at"] = self.published_at.isoformat() if self.published_at else None
+        return data
+
+
+def parse_date(value):
+    """An ISO 8601 date or time as an aware datetime; None if it is not one.
+
+    The offset is kept as given, so the date stays the publisher's own day.
+    """
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def extract_page(html, url=""):
+    """Extract the article from one page's HTML (bytes or str). Pure: no I/O."""
+    raw = html if isinstance(html, bytes) else html.encode("utf-8", "replace")
+    # Parsed once: trafilatura works on its own copy, our rules read this one.
+    tree = load_html(raw)
+    if tree is None:
+        return Extraction()
+    document = bare_extraction(
+        tree,
+        url=url or None,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        include_links=True,
+    )
+    if document is None or document.body is None:
+        return Extraction()
+    facts = read_page_facts(tree)
+    title = plain_text(choose_title(facts, document.title or ""), 500)
+    prune_link_lists(document.body)
+    drop_link_teasers(document.body)
+    strip_links(document.body)
+    text = xmltotxt(document.body, include_formatting=False)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = add_split_pieces(tree, lines)
+    lines = drop_other_articles(tree, lines, title)
+    drop = linked_blocks(tree, lines) | headline_keys(facts) | {normal(url)}
+    lines = clean_lines(lines, title, drop)
+    lines = json_ld_stand_in(tree, lines, facts.article_body)
+    text = "\n".join(lines)
+    language = document.language or ""
+    if not language:
+        match = HTML_LANG.search(raw[:4096])
+        language = match.group(1).decode("ascii").lower() if match else ""
+    return Extraction(
+        title=title,
+        author=plain_text(document.author or "; ".join(facts.authors), 300),
+        # The page's own JSON-LD datePublished beats dates guessed from the text.
+        published_at=parse_date(facts.date_published) or parse_date(document.date),
+        lead_image_url=safe_url(document.image or ""),
+        description=plain_text(document.description or "", 1000),
+        language=language[:12],
+        text=text,
+        body_html=clean_html(paragraphs_to_html(text)),
+        tags=page_tags(document),
+    )
+
+
+def page_tags(document):
+    """The page's own keywords and sections (meta tags, JSON-LD), as topic names."""
+    names = []
+    for value in (document.tags or []) + (document.categories or []):
+        for name in str(value).split(","):
+            name = plain_text(name, 60).strip(" #")
+            if 2 <= len(name) <= 40 and name.lower() not in {n.lower() for n in names}:
+                names.append(name)
+    return names[:6]

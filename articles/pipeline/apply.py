@@ -1,0 +1,117 @@
+"""A fetched page's extraction, or the feed's own text, saved on the article."""
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..extract import Extraction, extract_page
+from ..models import Article, Tag
+from ..sanitize import paragraphs_to_html, plain_text
+from ..search import search_vector_of
+from ..summary import key_points
+from ..text import text_fingerprint
+from .reuse import extracted_twin, page_hash, page_validators
+
+logger = logging.getLogger(__name__)
+MIN_WORDS = 40
+# The columns extraction owns: an editor may hide or feature the article meanwhile.
+EXTRACTED_FIELDS = [
+    "body_html", "body_text", "state_reason", "author", "lead_image_url", "language",
+    "summary", "published_at", "word_count", "key_points", "fingerprint", "extracted_at",
+    "claimed_until", "state", "search_vector",
+]
+
+
+def finish_extraction(article, fetched):
+    """Extract the fetched page (fetch_page's result) and save; returns the article."""
+    response, problem = fetched
+    extraction, page = Extraction(), {}
+    if response is not None:
+        try:
+            digest = "" if response.not_modified else page_hash(response.content)
+            if response.not_modified or digest == article.page_hash:
+                keep_extraction(article)
+                return article
+            page = {"page_hash": digest, "page_validators": page_validators(response)}
+            extraction = extraction_of(article, response, digest)
+            if len(extraction.text.split()) < MIN_WORDS:
+                problem = "The page yielded too little text."
+        except Exception as exc:  # An extractor bug must not lose the article.
+            logger.exception("Extracting %s failed", article.url)
+            problem = f"Extraction failed: {exc.__class__.__name__}"
+    apply_extraction(article, extraction, problem, page)
+    return article
+
+
+def extraction_of(article, response, digest):
+    """The page's extraction, copied when another feed's article had the same bytes."""
+    twin = extracted_twin(article, digest)
+    if twin is None:
+        return extract_page(response.content, response.url)
+    return Extraction(
+        title=twin.title,
+        author=twin.author,
+        published_at=twin.published_at,
+        lead_image_url=twin.lead_image_url,
+        description=twin.summary,
+        language=twin.language,
+        text=twin.body_text,
+        body_html=twin.body_html,
+        tags=list(twin.tags.values_list("name", flat=True)),
+    )
+
+
+def keep_extraction(article):
+    """The page is what was extracted last time (304, or the same bytes): keep that."""
+    article.state = Article.State.READY if article.word_count else Article.State.FAILED
+    article.claimed_until = None
+    article.save(update_fields=["state", "claimed_until"])
+
+
+def apply_extraction(article, extraction, problem, page=None):
+    now = timezone.now()
+    if not problem:
+        article.body_html = extraction.body_html
+        article.body_text = extraction.text
+        article.state_reason = ""
+    else:
+        fallback_html = article.feed_content_html
+        fallback_text = plain_text(fallback_html) if fallback_html else article.summary
+        if len(fallback_text.split()) > len(extraction.text.split()):
+            article.body_html = fallback_html or paragraphs_to_html(fallback_text)
+            article.body_text = fallback_text
+            article.state_reason = f"{problem} Showing the feed's own text."
+        elif fallback_text:
+            article.body_html = extraction.body_html
+            article.body_text = extraction.text
+            article.state_reason = problem
+        else:
+            # A few words of page chrome are not an article: record the failure.
+            article.body_html = article.body_text = ""
+            article.state_reason = problem
+    article.author = article.author or extraction.author
+    article.lead_image_url = article.lead_image_url or extraction.lead_image_url
+    article.language = extraction.language or article.language
+    if not article.summary:
+        article.summary = extraction.description or plain_text(article.body_text, 400)
+    if extraction.published_at and article.published_at == article.discovered_at:
+        # The feed gave no date; the page's own is better than first-seen.
+        article.published_at = min(extraction.published_at, now)
+    article.word_count = len(article.body_text.split())
+    article.key_points = key_points(article.body_text)
+    article.fingerprint = text_fingerprint(article.body_text)
+    article.extracted_at = now
+    article.claimed_until = None
+    article.state = Article.State.READY if article.body_text else Article.State.FAILED
+    if not article.body_text:
+        article.state_reason = problem or "No text found on the page or in the feed."
+    # Computed by the database in the same UPDATE as the text it indexes.
+    article.search_vector = search_vector_of(article)
+    for name, value in (page or {}).items():
+        setattr(article, name, value)
+    with transaction.atomic():
+        if extraction.tags and not article.tags.exists():
+            Tag.objects.add_to_articles([(article.pk, extraction.tags)])
+        article.save(update_fields=[*EXTRACTED_FIELDS, *(page or {})])
+    del article.search_vector  # an expression until read back from the database

@@ -1,0 +1,79 @@
+"""The network part of extraction: a claimed article's page, fetched ahead in threads."""
+
+import itertools
+import logging
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+from ..fetch import HTML_ACCEPT, FetchError, fetch
+from .reuse import conditional_headers
+
+logger = logging.getLogger(__name__)
+# The process's fetching threads, made on first use. A forked child has the
+# list but not the threads.
+_fetchers = []
+os.register_at_fork(after_in_child=_fetchers.clear)
+
+
+def fetch_page(article):
+    """(response, problem) for a claimed article's page.
+
+    Needs no database but the fetch slots' cache, so a batch runs it in its
+    fetching threads.
+    """
+    if article.source.use_feed_content:
+        return None, "The source is set to use the feed's own content."
+    try:
+        etag, last_modified = conditional_headers(article)
+        response = fetch(
+            article.url, etag=etag, last_modified=last_modified,
+            accept=HTML_ACCEPT, require_html=True, respect_robots=True,
+        )
+    except FetchError as exc:
+        return None, f"Page fetch failed: {exc.reason}"
+    except Exception as exc:  # A fetcher bug must not lose the article.
+        logger.exception("Fetching %s failed", article.url)
+        return None, f"Page fetch failed: {exc.__class__.__name__}"
+    return response, ""
+
+
+@contextmanager
+def fetching_ahead():
+    """Yields (fetch, at_once): fetch(article) starts fetch_page and returns its
+    future; at most `at_once` pages may be claimed and not yet finished.
+
+    FETCH_PER_BATCH threads, each with its own HTTP session (connections to a
+    site are reused from batch to batch) and, where the fetch slots live in
+    the database, its own connection, checked at each batch's start. Taken in
+    turn, so the k-th page's thread is the one the batch finished with last:
+    no fetch waits behind another. Inline, one page at a time, with
+    FETCH_PER_BATCH 1 and inside a transaction (on SQLite another
+    connection's fetch slot would wait for it to end).
+    """
+    if settings.FETCH_PER_BATCH < 2 or connection.in_atomic_block:
+        yield fetched_inline, 1
+        return
+    while len(_fetchers) < settings.FETCH_PER_BATCH:
+        _fetchers.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="fetch"))
+    threads = _fetchers[: settings.FETCH_PER_BATCH]
+    for thread in threads:
+        thread.submit(close_old_connections)
+    turns = itertools.cycle(threads)
+    yield (lambda article: next(turns).submit(fetch_page, article)), len(threads)
+
+
+def fetched_inline(article):
+    future = Future()
+    future.set_result(fetch_page(article))
+    return future
+
+
+def fetching_threads():
+    """Hands the threads over (for stop_pipeline_threads) and forgets them."""
+    threads = list(_fetchers)
+    _fetchers.clear()
+    return threads
