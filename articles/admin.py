@@ -13,6 +13,7 @@ from django_q.tasks import async_task
 from . import moderation
 from .extract import extract_page
 from .fetch import HTML_ACCEPT, FetchError, fetch
+from .forms import SourceForm
 from .models import Article, Category, Comment, FetchLog, RelatedLink, Source, Story, Tag
 from .opml import OPMLError, export_opml, import_outlines, parse_opml
 from .sources import create_source, pause_sources, resume_sources
@@ -112,8 +113,11 @@ class SourceAdmin(admin.ModelAdmin):
         "last_error",
         "created_at",
     ]
+    form = SourceForm
     fieldsets = [
-        (None, {"fields": ["name", "slug", "feed_url", "site_url", "category", "language"]}),
+        (None, {"fields": [
+            "name", "slug", "feed_url", "feed_choice", "site_url", "category", "language",
+        ]}),
         ("Fetching", {"fields": ["is_active", "use_feed_content", "min_interval", "max_interval"]}),
         ("Health (written by the fetcher)", {"fields": readonly_fields}),
     ]

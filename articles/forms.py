@@ -1,7 +1,9 @@
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
-from .models import Comment
+from .discovery import discover_feeds
+from .fetch import FetchError
+from .models import Comment, Source
 
 COMMENT_MAX_LENGTH = 2000
 
@@ -34,3 +36,51 @@ class CommentForm(forms.ModelForm):
     @property
     def is_bot(self):
         return bool(self.data.get("website"))
+
+
+class SourceForm(forms.ModelForm):
+    """The admin's source form: a site's address finds its feed.
+
+    A feed URL that turns out to be a web page is replaced by the one feed
+    the page offers; when it offers several, the editor picks one. An
+    address that cannot be fetched now is kept: the fetcher reports on it.
+    """
+
+    feed_choice = forms.ChoiceField(
+        required=False, label="Feeds found", widget=forms.HiddenInput,
+        help_text="This page offers several feeds: pick the one to follow.",
+    )
+
+    class Meta:
+        model = Source
+        fields = "__all__"
+        help_texts = {"feed_url": "A feed's address, or a site's: its feed is found for you."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        chosen = self.data.get("feed_choice") if self.is_bound else None
+        if chosen:
+            self.fields["feed_choice"].choices = [(chosen, chosen)]
+
+    def clean_feed_url(self):
+        url = self.cleaned_data["feed_url"]
+        chosen = self.data.get("feed_choice")
+        if chosen:
+            url = chosen
+        elif "feed_url" not in self.changed_data:
+            return url
+        try:
+            feeds = discover_feeds(url)
+        except FetchError:
+            return url
+        if len(feeds) == 1:
+            return feeds[0].url
+        if not feeds:
+            raise forms.ValidationError(
+                "This address is a web page, not a feed, and no feed was found on it "
+                "or at the usual paths (/feed, /rss, ...)."
+            )
+        field = self.fields["feed_choice"]
+        field.choices = [(feed.url, f"{feed.title or 'Untitled'} — {feed.url}") for feed in feeds]
+        field.widget = forms.RadioSelect(choices=field.choices)
+        raise forms.ValidationError("This page offers several feeds: choose one below.")

@@ -12,10 +12,10 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .fetch import FEED_ACCEPT, FetchError, fetch
+from .fetch import FEED_ACCEPT, HTML_TYPES, FetchError, fetch
 from .models import Article, FetchLog, Source, Tag
 from .sanitize import clean_html, plain_text, safe_url
-from .sources import record_failure, record_success
+from .sources import record_failure, record_success, switch_feed_url
 
 logger = logging.getLogger(__name__)
 
@@ -266,7 +266,7 @@ def ingest_source(source: Source, now=None):
     return result
 
 
-def fetch_and_store(source, now):
+def fetch_and_store(source, now, following=True):
     try:
         response = fetch(
             source.feed_url,
@@ -294,6 +294,8 @@ def fetch_and_store(source, now):
         return IngestResult(status="failed", error=reason)
 
     if parsed.problem and not parsed.entries:
+        if response.content_type in HTML_TYPES and following:
+            return follow_advertised_feed(source, response, now)
         record_failure(source, parsed.problem[:500], status=response.status, now=now)
         return IngestResult(status="failed", error=parsed.problem)
 
@@ -308,3 +310,22 @@ def fetch_and_store(source, now):
             last_modified=response.last_modified, **learned,
         )
     return IngestResult(status="ok", new_article_ids=created, entries=len(parsed.entries))
+
+
+def follow_advertised_feed(source, response, now):
+    """The feed URL is a web page (a pasted homepage, an OPML file of site
+    addresses): the one feed it offers becomes the source's, and is read
+    now; several are listed for an editor to choose from."""
+    from .discovery import discover_feeds  # discovery parses with this module
+
+    feeds = discover_feeds(source.feed_url, response)
+    if len(feeds) == 1 and not Source.objects.filter(feed_url=feeds[0].url).exists():
+        switch_feed_url(source, feeds[0].url)
+        return fetch_and_store(source, now, following=False)
+    if feeds:
+        listed = "; ".join(f"{feed.title or 'untitled'} <{feed.url}>" for feed in feeds)
+        reason = f"A web page, not a feed. It offers: {listed}. Choose one as the feed URL."
+    else:
+        reason = "A web page, not a feed, and no feed was found on it or at the usual paths."
+    record_failure(source, reason[:2000], status=response.status, now=now)
+    return IngestResult(status="failed", error=reason)

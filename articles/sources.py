@@ -129,6 +129,11 @@ def record_failure(source, reason, *, status=None, now=None, retry_after=None):
     save_fetch_state(source, **state)
 
 
+def switch_feed_url(source, url):
+    """The source reads `url` from now on (found for it by discovery)."""
+    save_fetch_state(source, feed_url=url, etag="", last_modified="")
+
+
 def save_fetch_state(source, **fields):
     for name, value in fields.items():
         setattr(source, name, value)

@@ -126,19 +126,27 @@ def test_opml_import_is_linear_and_spreads_first_fetches(django_assert_max_num_q
 
 
 @pytest.mark.django_db
-def test_every_way_of_adding_a_source_goes_through_create_sources(admin_client, capsys):
+def test_every_way_of_adding_a_source_goes_through_create_sources(admin_client, local_server):
     """The admin form, the command and OPML all give a unique slug and a source due now."""
+    import io
+
     from django.core.management import call_command
 
+    feeds = [local_server.base + path for path in ("/a.xml", "/b.xml", "/c.xml")]
+    serve_small_feed(local_server)
+    served = local_server.routes["/feed.xml"]
+    local_server.routes.update({"/a.xml": served, "/b.xml": served, "/c.xml": served})
     admin_client.post(
         reverse("admin:articles_source_add"),
-        {"name": "Daily", "slug": "daily", "feed_url": "https://a.example/feed",
+        {"name": "Daily", "slug": "daily", "feed_url": feeds[0],
          "site_url": "", "language": "en", "is_active": "on",
          "min_interval": "00:10:00", "max_interval": "06:00:00"},
     )
-    call_command("add_source", "https://b.example/feed", "--name", "Daily", "--category", "World")
+    call_command(
+        "add_source", feeds[1], "--name", "Daily", "--category", "World", stdout=io.StringIO()
+    )
     import_outlines(parse_opml(
-        b"<opml version='2.0'><body><outline text='Daily' xmlUrl='https://c.example/feed'/></body></opml>"
+        f"<opml version='2.0'><body><outline text='Daily' xmlUrl='{feeds[2]}'/></body></opml>".encode()
     ))
     added = Source.objects.order_by("pk")
     assert [source.slug for source in added] == ["daily", "daily-2", "daily-3"]
