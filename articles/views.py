@@ -18,7 +18,8 @@ from django.views.generic import DetailView, FormView, ListView
 
 from . import reader
 from .forms import CommentForm, SignupForm
-from .models import Article, Category, Comment, RelatedLink, Source, Story, Tag, heavy_columns
+from .models import Article, Category, Comment, Source, Story, Tag, heavy_columns
+from .related.topics import related_coverage
 from .search import PERIODS, highlighted, mark_words, search_articles, uses_postgres
 
 PAGE_SIZE = 24
@@ -155,11 +156,6 @@ class SearchView(SavedFlagsMixin, ListView):
 
 class ArticleDetailView(DetailView):
     def get_queryset(self):
-        related = (
-            RelatedLink.objects.select_related("to_article__source")
-            .defer(*heavy_columns(prefix="to_article__"))
-            .order_by("-score")
-        )
         comments = Comment.objects.filter(is_public=True).select_related("user")
         copies = Article.objects.visible().select_related("source").only(
             "slug", "copy_of", "source__name", "source__slug"
@@ -172,7 +168,6 @@ class ArticleDetailView(DetailView):
             .select_related("source", "story", "copy_of__source")
             .defer(*heavy_columns(keep=shown), *heavy_columns(prefix="copy_of__"))
             .prefetch_related(
-                Prefetch("related_links", queryset=related),
                 Prefetch("comments", queryset=comments, to_attr="public_comments"),
                 Prefetch("copies", queryset=copies, to_attr="visible_copies"),
                 "tags",
@@ -181,13 +176,12 @@ class ArticleDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         article = self.object
-        related = [
-            link.to_article
-            for link in article.related_links.all()
-            if link.to_article.state == Article.State.READY and not link.to_article.is_hidden
-        ]
+        same_story, more_on_topic = related_coverage(
+            article, [tag.pk for tag in article.tags.all()]
+        )
         return super().get_context_data(
-            related_articles=related,
+            same_story=same_story,
+            more_on_topic=more_on_topic,
             comment_form=CommentForm(),
             is_saved=bool(reader.saved_ids(self.request.user, [article])),
             **kwargs,

@@ -1,0 +1,95 @@
+"""The article and story pages as a reader sees them, light and dark, desktop and phone (Chromium)."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.factories import link, make_article, make_category, make_source, make_story
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
+SCHEMES = ("light", "dark")
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+@pytest.fixture
+def contexts(browser):
+    """A page for each colour scheme and size; closed afterwards."""
+    opened = []
+
+    def open_page(scheme, size):
+        width, height = SIZES[size]
+        context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme)
+        opened.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in opened:
+        context.close()
+
+
+def shoot_all(contexts, url, name, check):
+    """Open `url` in each scheme and size, run `check(page, size)`, keep a full-page screenshot."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    for scheme in SCHEMES:
+        for size in SIZES:
+            page = contexts(scheme, size)
+            page.goto(url)
+            check(page, size)
+            page.screenshot(path=str(ARTIFACTS / f"{name}-{scheme}-{size}.png"), full_page=True)
+
+
+@pytest.fixture
+def coverage():
+    world = make_category(name="World", slug="world")
+    herald = make_source(name="Harbour Herald", category=world)
+    times = make_source(name="Northgate Times", category=world)
+    courier = make_source(name="Fellside Courier", category=world)
+    flood = make_article(
+        source=herald,
+        title="Marrowby evacuates 1,200 residents as the river Lune floods",
+        summary="Storm Corran pushed the river Lune over its banks in Marrowby overnight.",
+        body_html="<p>Storm Corran pushed the river Lune over its banks.</p>" * 6,
+    )
+    follow_up = make_article(
+        source=times,
+        title="Volunteers fill sandbags as the Lune keeps rising in Marrowby",
+        summary="Hundreds of volunteers worked through the night in Marrowby, filling sandbags "
+        "outside the school and the church while the water kept rising.",
+    )
+    make_story(flood, follow_up)
+    link(flood, follow_up, 0.6)
+    for n, source in enumerate([times, courier, courier, herald, times]):
+        make_article(
+            source=source,
+            title=f"Council weighs the cost of flood defences, part {n + 1}",
+            summary="The council met to weigh the cost of new flood defences along the river.",
+        )
+    flood.refresh_from_db()
+    return flood, follow_up
+
+
+def test_related_cards_sit_beside_the_text_and_before_comments_on_phones(
+    contexts, live_server, coverage
+):
+    flood, follow_up = coverage
+
+    def check(page, size):
+        related = page.locator(".related")
+        assert related.get_by_role("heading", name="Same story").is_visible()
+        assert related.get_by_role("heading", name="More on this topic").is_visible()
+        assert related.locator(".related-card").count() >= 5
+        assert related.get_by_role("link", name=follow_up.title).is_visible()
+        # Two lines of excerpt at most, whatever its length.
+        excerpt = related.locator(".related-excerpt").first
+        line_height = float(excerpt.evaluate("e => parseFloat(getComputedStyle(e).lineHeight)"))
+        assert excerpt.bounding_box()["height"] <= 2 * line_height + 1
+        body = page.locator(".article-body").bounding_box()
+        cards = related.bounding_box()
+        comments = page.locator("#comments").bounding_box()
+        if size == "phone":
+            assert body["y"] < cards["y"] < comments["y"]
+        else:
+            assert cards["x"] > body["x"] + body["width"]
+
+    shoot_all(contexts, live_server.url + flood.get_absolute_url(), "article-related", check)
