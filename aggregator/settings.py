@@ -266,6 +266,9 @@ EXTRACTION_LEASE = env.int("EXTRACTION_LEASE", default=300)
 # inside the task timeout.
 EXTRACT_BATCH = env.int("EXTRACT_BATCH", default=10)
 EXTRACT_BATCH_SECONDS = Q_CLUSTER["timeout"] / 4
+# Articles older than this many days that nobody saved, commented on or
+# featured are removed (articles/retention.py); unset: everything is kept.
+RETENTION_DAYS = env.int("RETENTION_DAYS", default=None)
 
 LOGGING = {
     "version": 1,

@@ -385,7 +385,11 @@ class ArticleTerm(models.Model):
     published_at = models.DateTimeField()
 
     class Meta:
-        indexes = [models.Index(fields=["term", "published_at"])]
+        indexes = [
+            models.Index(fields=["term", "published_at"]),
+            # The pruning of postings older than relating reads (retention.py).
+            models.Index(fields=["published_at"], name="articleterm_published_at"),
+        ]
 
     def __str__(self):
         return f"{self.term} -> {self.article_id} ({self.weight:.3f})"

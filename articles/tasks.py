@@ -16,6 +16,7 @@ from .models import MAX_RELATING_ATTEMPTS, Article, Source
 from .page_cache import bump_content_version
 from .pipeline import extract_and_relate_article, extract_and_relate_articles
 from .related import relate_article
+from .retention import prune_term_index, remove_expired_articles
 
 logger = logging.getLogger(__name__)
 POLL_LEASE = timedelta(minutes=10)
@@ -87,6 +88,14 @@ def retry_stalled_task():
             )
     enqueue_extraction(stalled + list(unrelated))
     return len(stalled) + len(unrelated)
+
+
+def prune_term_index_task():
+    return f"{prune_term_index()} postings pruned"
+
+
+def remove_expired_articles_task():
+    return f"{remove_expired_articles()} articles removed"
 
 
 def extraction_batches(article_ids):

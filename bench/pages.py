@@ -8,7 +8,10 @@ articles, related links, stories and comments, starts gunicorn for each size
 (2 workers, DEBUG off, a Redis cache of its own when the local Redis answers)
 and loads each path with the same tool and 16 connections (wrk when
 installed, `make bench-tools`; a Python generator otherwise). Prints, per size:
+    bytes_per_article=0
     PATH rps=0.0 p50_ms=0.0 p99_ms=0.0 ratio=0.00
+bytes_per_article is the app's tables, their indexes and TOAST
+(PostgreSQL's pg_total_relation_size) over the articles, once filled.
 ratio is to /healthz in the same round. Each figure is the median of
 --rounds rounds, the sizes taking turns (ABBA...): on a shared VM the same
 loop runs up to 1.6x slower from one minute to the next, and taking turns
@@ -244,8 +247,10 @@ def start_site(count, database_url, redis_db, rng):
         subprocess.run(manage + step, cwd=ROOT, env=env, check=True)
     started = time.monotonic()
     # In a process of its own: Django is set up for one database.
-    subprocess.run([sys.executable, __file__, "--fill", str(count)], cwd=ROOT, env=env, check=True)
+    filled = subprocess.run([sys.executable, __file__, "--fill", str(count)], cwd=ROOT, env=env,
+                            check=True, stdout=subprocess.PIPE, text=True).stdout
     print(f"  filled {count} articles in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    storage = re.search(r"bytes_per_article=\d+", filled).group()
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "aggregator.wsgi", "--bind", f"127.0.0.1:{port}",
@@ -277,7 +282,7 @@ def start_site(count, database_url, redis_db, rng):
     except BaseException:
         os.killpg(server.pid, signal.SIGTERM)
         raise
-    return base, server, paths, folder
+    return base, server, paths, folder, storage
 
 
 def main():
@@ -293,7 +298,10 @@ def main():
         import django
 
         django.setup()
+        from articles.retention import bytes_per_article
+
         fill(args.fill, random.Random(args.fill))
+        print(f"bytes_per_article={bytes_per_article():.0f}")
         return
     tool = "wrk" if shutil.which("wrk") else "python"
     print(f"# bench/pages.py --articles {args.articles} --compare {args.compare}; "
@@ -311,16 +319,17 @@ def main():
         rounds = {count: [] for count in sizes}
         for round_ in range(args.rounds):
             for count in sizes if round_ % 2 == 0 else sizes[::-1]:
-                base, _server, paths, folder = sites[count]
+                base, _server, paths, folder, _storage = sites[count]
                 print(f"  round {round_ + 1}: {count} articles", file=sys.stderr)
                 rounds[count].append(measure(base, paths, args.duration, args.connections, folder))
     finally:
-        for _base, server, _paths, _folder in sites.values():
+        for _base, server, _paths, _folder, _storage in sites.values():
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=20)
     medians = {}
     for count in sizes:
         print(f"## {count} articles")
+        print(sites[count][4])
         medians[count] = {}
         for label in rounds[count][0]:
             runs = [result[label] for result in rounds[count]]

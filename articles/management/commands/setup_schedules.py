@@ -15,6 +15,17 @@ SCHEDULES = [
         "schedule_type": Schedule.MINUTES,
         "minutes": 5,
     },
+    {
+        "name": "Prune the term index",
+        "func": "articles.tasks.prune_term_index_task",
+        "schedule_type": Schedule.HOURLY,
+    },
+    {
+        # Does nothing unless RETENTION_DAYS is set.
+        "name": "Remove expired articles",
+        "func": "articles.tasks.remove_expired_articles_task",
+        "schedule_type": Schedule.HOURLY,
+    },
 ]
 
 
