@@ -310,13 +310,20 @@ def test_the_victim_of_a_deadlock_runs_again():
     DocumentFrequency.objects.bulk_create(
         [DocumentFrequency(term="north", documents=0), DocumentFrequency(term="south", documents=0)]
     )
-    both_hold_one = threading.Barrier(2, timeout=10)
+    both_hold_one = threading.Barrier(2, timeout=60)
+    one_committed = threading.Event()
     runs, errors = {"a": 0, "b": 0}, []
 
     @retrying_deadlocks
     @transaction.atomic
     def add_one(name, first, second):
         runs[name] += 1
+        if runs[name] > 1:
+            # The victim's second run waits for the survivor's commit. Run at
+            # once, it may lock its first row again before the survivor, woken
+            # by the abort, takes it (PostgreSQL does not hand a row lock to
+            # its waiter): a second deadlock, whose victim is either one.
+            assert one_committed.wait(timeout=60)
         DocumentFrequency.objects.filter(term=first).update(documents=F("documents") + 1)
         if runs[name] == 1:
             both_hold_one.wait()  # each holds its first row and now asks for the other's
@@ -325,6 +332,7 @@ def test_the_victim_of_a_deadlock_runs_again():
     def worker(name, first, second):
         try:
             add_one(name, first, second)
+            one_committed.set()
         except Exception as exc:  # reported to the test below
             errors.append(exc)
         finally:
@@ -337,7 +345,7 @@ def test_the_victim_of_a_deadlock_runs_again():
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=30)
+        thread.join(timeout=150)
     assert errors == []
     assert sorted(runs.values()) == [1, 2]  # one victim, run twice
     assert counted_documents() == {"north": 2, "south": 2}

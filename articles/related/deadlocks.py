@@ -1,11 +1,17 @@
 """Relating's transactions run again when PostgreSQL picks them as a deadlock's victim."""
 
 import functools
+import random
+import time
 
 from django.db import OperationalError, connection
 
 DEADLOCK = "40P01"
 DEADLOCK_ATTEMPTS = 3
+# Before running again: long enough for the survivor, woken by the abort, to
+# take the rows (PostgreSQL does not hand a row lock to its waiter, and an
+# immediate rerun can lock them first and deadlock again).
+DEADLOCK_PAUSE = (0.05, 0.25)
 
 
 def retrying_deadlocks(function):
@@ -26,5 +32,6 @@ def retrying_deadlocks(function):
                 victim = getattr(exc.__cause__, "sqlstate", None) == DEADLOCK
                 if not victim or connection.in_atomic_block or attempt == DEADLOCK_ATTEMPTS:
                     raise
+                time.sleep(random.uniform(*DEADLOCK_PAUSE) * attempt)
 
     return wrapper
