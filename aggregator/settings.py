@@ -150,8 +150,8 @@ else:
 # broker hands it out again at `retry`, so one task never runs twice at once.
 # The ORM broker deletes a task only when a worker acknowledges it, so a task
 # whose worker was killed is handed out again after `retry`; the article's own
-# claim lease (EXTRACTION_LEASE, longer than `timeout`) keeps that redelivery
-# from racing a live run. catch_up off: after downtime the poll runs once, not
+# claim lease (EXTRACTION_LEASE, renewed while its batch runs) keeps that
+# redelivery from racing a live run. catch_up off: after downtime the poll runs once, not
 # once per missed minute. save_limit keeps the latest successful results for
 # the admin; the per-article tasks are enqueued with save=False, since pruning
 # to save_limit on every result kept the monitor busy.
@@ -258,8 +258,10 @@ FETCH_PER_HOST = env.int("FETCH_PER_HOST", default=2)
 # Pages an extraction batch has on their way at once, the one being extracted
 # included (articles/pipeline.py); 1: one at a time.
 FETCH_PER_BATCH = env.int("FETCH_PER_BATCH", default=3)
-# Longer than the task timeout: a live extraction never loses its claim.
-EXTRACTION_LEASE = env.int("EXTRACTION_LEASE", default=300)
+# Short, so that a killed worker's articles are soon taken again (the
+# sweeper runs every minute); a running batch renews the leases it holds
+# every third of this (articles/pipeline/claim.py).
+EXTRACTION_LEASE = env.int("EXTRACTION_LEASE", default=30)
 # Articles per extraction task (articles/tasks.py), and the time after which a
 # batch leaves its unstarted articles to a new task: with the fetches already
 # on their way (FETCH_TIMEOUT each, at once) and their extraction, still well

@@ -37,7 +37,9 @@ ROBOTS_MAX_BYTES = 512 * 1024
 ROBOTS_TIMEOUT = 10
 ROBOTS_CACHE_SECONDS = 3600
 ROBOTS_UNREACHABLE_SECONDS = 600
-ROBOTS_DISALLOW_ALL = "User-agent: *\nDisallow: /"
+# Kept for a while when robots.txt cannot be read (RFC 9309: assume all is
+# disallowed); the comment tells it from a site's own "Disallow: /".
+ROBOTS_DISALLOW_ALL = "User-agent: *\nDisallow: /\n# robots.txt unreachable"
 ROBOTS_PARSED_SECONDS = 60
 ROBOTS_PARSED_ENTRIES = 500
 # origin -> (expiry on the monotonic clock, parsed rules): this process's copy.
@@ -52,11 +54,19 @@ _parsed_robots_changing = threading.Lock()
 class FetchError(Exception):
     """A fetch that did not give a usable body; `reason` is for people."""
 
-    def __init__(self, reason, status=None, retry_after=None):
+    def __init__(self, reason, status=None, retry_after=None, transient=None):
         super().__init__(reason)
         self.reason = reason
         self.status = status
         self.retry_after = retry_after
+        # May pass if asked again later: no answer, a server error or 429.
+        self.transient = (status is not None and (status >= 500 or status == 429)) or bool(
+            transient
+        )
+
+
+class HostBusy(FetchError):
+    """Every fetch slot of the host stayed taken: nothing was asked of it."""
 
 
 @dataclass
@@ -154,6 +164,8 @@ def fetch(
     timeout = timeout or settings.FETCH_TIMEOUT
     check_url(url)
     if respect_robots and not robots_allow(url):
+        if robots_unreachable(url):
+            raise FetchError("The site's robots.txt could not be read.", transient=True)
         raise FetchError("Disallowed by the site's robots.txt.")
     with host_slot(urlsplit(url).hostname, timeout) if take_slot else nullcontext():
         return fetch_within(
@@ -183,7 +195,7 @@ def fetch_within(
             raise FetchError("Redirected to a page the site's robots.txt disallows.")
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise FetchError(f"Timed out after {timeout:g} s.")
+            raise FetchError(f"Timed out after {timeout:g} s.", transient=True)
         try:
             response = session.get(
                 current,
@@ -197,9 +209,13 @@ def fetch_within(
                 f"Refused: {urlsplit(current).hostname} resolves to a non-public address ({exc})."
             ) from exc
         except requests.Timeout as exc:
-            raise FetchError(f"Timed out connecting to {urlsplit(current).hostname}.") from exc
+            raise FetchError(
+                f"Timed out connecting to {urlsplit(current).hostname}.", transient=True
+            ) from exc
         except requests.RequestException as exc:
-            raise FetchError(f"Connection failed: {describe_exception(exc)}") from exc
+            raise FetchError(
+                f"Connection failed: {describe_exception(exc)}", transient=True
+            ) from exc
 
         with response:
             if response.is_redirect:
@@ -251,11 +267,15 @@ def read_body(response, max_bytes, deadline, timeout):
                 raise FetchError(f"Response too large (over {max_bytes:,} bytes decoded).")
             chunks.append(chunk)
             if time.monotonic() > deadline:
-                raise FetchError(f"Timed out after {timeout:g} s while reading the body.")
+                raise FetchError(
+                    f"Timed out after {timeout:g} s while reading the body.", transient=True
+                )
     except FetchError:
         raise
     except Exception as exc:  # urllib3 raises several kinds on broken streams.
-        raise FetchError(f"Reading the body failed: {describe_exception(exc)}") from exc
+        raise FetchError(
+            f"Reading the body failed: {describe_exception(exc)}", transient=True
+        ) from exc
     return b"".join(chunks)
 
 
@@ -278,7 +298,7 @@ def host_slot(host, timeout):
         if taken:
             break
         if time.monotonic() > give_up:
-            raise FetchError(f"Too many fetches to {host} at once; will try again later.")
+            raise HostBusy(f"Too many fetches to {host} at once; will try again later.")
         time.sleep(pause)
         pause = min(pause * 2, SLOT_LAST_PAUSE)
     try:
@@ -297,6 +317,11 @@ def robots_allow(url):
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}"
     return parsed_robots(origin).can_fetch(settings.FETCH_USER_AGENT, url)
+
+
+def robots_unreachable(url):
+    parts = urlsplit(url)
+    return cache.get(f"robots:{parts.scheme}://{parts.netloc}") == ROBOTS_DISALLOW_ALL
 
 
 def parsed_robots(origin):

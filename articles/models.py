@@ -17,6 +17,10 @@ MAX_EXTRACTION_ATTEMPTS = 3
 # The sweeper relates an extracted article again at most this often: an
 # article whose relating fails every time must not be retried forever.
 MAX_RELATING_ATTEMPTS = 3
+# A pending article nobody took for this long lost its task (a worker killed
+# with the batch it had taken from the broker); sooner, its task may just be
+# waiting in the queue. Re-enqueueing one still queued costs a claim query.
+STALLED_GRACE = timedelta(seconds=90)
 
 
 def url_hash(url):
@@ -215,14 +219,21 @@ class ArticleQuerySet(models.QuerySet):
     def pending(self):
         return self.filter(state=Article.State.PENDING)
 
-    def stalled(self, now=None, grace=timedelta(minutes=5)):
-        """Left unextracted: a pending row nobody took, or an expired lease."""
+    def stalled(self, now=None, grace=STALLED_GRACE):
+        """Left unextracted (a pending row nobody took, an expired lease), or due
+        again (an outage interrupted it, or its page is to be fetched again)."""
         now = now or timezone.now()
-        waiting = Q(state=Article.State.PENDING, discovered_at__lt=now - grace)
+        waiting = Q(state=Article.State.PENDING) & (
+            Q(retry_at__isnull=True, discovered_at__lt=now - grace) | Q(retry_at__lte=now)
+        )
         abandoned = Q(state=Article.State.EXTRACTING, claimed_until__lt=now)
-        return self.filter(waiting | abandoned, extraction_attempts__lt=MAX_EXTRACTION_ATTEMPTS)
+        page_again = Q(state=Article.State.READY, retry_at__lte=now)
+        return self.filter(
+            ((waiting | abandoned) & Q(extraction_attempts__lt=MAX_EXTRACTION_ATTEMPTS))
+            | page_again
+        )
 
-    def unrelated(self, now=None, grace=timedelta(minutes=5)):
+    def unrelated(self, now=None, grace=STALLED_GRACE):
         """Extracted but never related: its task failed between the two steps."""
         now = now or timezone.now()
         return self.visible().filter(
@@ -279,6 +290,11 @@ class Article(models.Model):
     claimed_until = models.DateTimeField(null=True, blank=True)
     # Times the sweeper re-enqueued it to be related (retry_stalled_task).
     relating_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    # When the sweeper next hands it out: after an outage interrupted its
+    # extraction, or, shown with the feed's text, to fetch its page again
+    # after a failure that may pass (page_retries of them, articles/outages.py).
+    retry_at = models.DateTimeField(null=True, blank=True, editable=False)
+    page_retries = models.PositiveSmallIntegerField(default=0, editable=False)
     # The fetched page, by its bytes and the extractor's code (extract_reuse),
     # and its validators: the same content is never extracted twice.
     page_hash = models.CharField(max_length=64, blank=True, editable=False)
@@ -309,6 +325,10 @@ class Article(models.Model):
             # that every write of the row would keep up to date too.
             models.Index(fields=["fingerprint"], name="article_fingerprint"),
             models.Index(fields=["page_hash"], name="article_page_hash"),
+            # The sweeper's retries: a few rows at any time.
+            models.Index(
+                fields=["retry_at"], condition=Q(retry_at__isnull=False), name="article_retry_at"
+            ),
             # The homepage's pinned articles: a few rows, found without a scan.
             models.Index(
                 fields=["-published_at"], condition=Q(is_featured=True), name="article_featured"

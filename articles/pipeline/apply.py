@@ -7,10 +7,12 @@ from django.utils import timezone
 
 from ..extract import Extraction, extract_page
 from ..models import Article, Tag
+from ..outages import OutageProblem, TransientProblem, is_outage, page_retry_at
 from ..sanitize import paragraphs_to_html, plain_text
 from ..search import search_vector_of
 from ..summary import key_points
 from ..text import text_fingerprint
+from .claim import postpone_article
 from .reuse import extracted_twin, page_hash, page_validators
 
 logger = logging.getLogger(__name__)
@@ -19,13 +21,16 @@ MIN_WORDS = 40
 EXTRACTED_FIELDS = [
     "body_html", "body_text", "state_reason", "author", "lead_image_url", "language",
     "summary", "published_at", "word_count", "key_points", "fingerprint", "extracted_at",
-    "claimed_until", "state", "search_vector",
+    "claimed_until", "state", "search_vector", "retry_at", "page_retries",
 ]
 
 
 def finish_extraction(article, fetched):
     """Extract the fetched page (fetch_page's result) and save; returns the article."""
     response, problem = fetched
+    if isinstance(problem, OutageProblem):
+        logger.info("Extraction of article %s postponed: %s", article.pk, problem)
+        return postpone_article(article, problem)
     extraction, page = Extraction(), {}
     if response is not None:
         try:
@@ -38,6 +43,8 @@ def finish_extraction(article, fetched):
             if len(extraction.text.split()) < MIN_WORDS:
                 problem = "The page yielded too little text."
         except Exception as exc:  # An extractor bug must not lose the article.
+            if is_outage(exc):
+                raise  # the lease lets it be taken again
             logger.exception("Extracting %s failed", article.url)
             problem = f"Extraction failed: {exc.__class__.__name__}"
     apply_extraction(article, extraction, problem, page)
@@ -65,8 +72,8 @@ def extraction_of(article, response, digest):
 def keep_extraction(article):
     """The page is what was extracted last time (304, or the same bytes): keep that."""
     article.state = Article.State.READY if article.word_count else Article.State.FAILED
-    article.claimed_until = None
-    article.save(update_fields=["state", "claimed_until"])
+    article.claimed_until = article.retry_at = None
+    article.save(update_fields=["state", "claimed_until", "retry_at"])
 
 
 def apply_extraction(article, extraction, problem, page=None):
@@ -103,6 +110,13 @@ def apply_extraction(article, extraction, problem, page=None):
     article.fingerprint = text_fingerprint(article.body_text)
     article.extracted_at = now
     article.claimed_until = None
+    article.retry_at = None
+    if isinstance(problem, TransientProblem) and article.body_text:
+        # Shown with what there is; the page may answer later.
+        article.retry_at = page_retry_at(now, article.page_retries)
+        if article.retry_at is not None:
+            article.page_retries += 1
+            article.state_reason += " The page will be fetched again later."
     article.state = Article.State.READY if article.body_text else Article.State.FAILED
     if not article.body_text:
         article.state_reason = problem or "No text found on the page or in the feed."

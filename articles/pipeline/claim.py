@@ -1,12 +1,15 @@
 """The extraction lease: one worker at a time holds an article."""
 
+import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from ..models import MAX_EXTRACTION_ATTEMPTS, Article
+from ..outages import outage_retry_at
 
 
 def claim_article(article_id, now=None):
@@ -14,16 +17,24 @@ def claim_article(article_id, now=None):
 
     A conditional UPDATE is the claim, so two workers cannot both win; the
     lease expires, so a worker killed mid-extraction does not block the row.
+    An article shown with the feed's text whose page is due again stays
+    shown while it is fetched: its claim moves retry_at past the lease, so
+    a killed worker's retry is due again when the lease ends.
     """
     now = now or timezone.now()
+    until = now + timedelta(seconds=settings.EXTRACTION_LEASE)
     claimable = Q(state__in=[Article.State.PENDING, Article.State.FAILED]) | Q(
         state=Article.State.EXTRACTING, claimed_until__lt=now
     )
+    page_again = Q(state=Article.State.READY, retry_at__lte=now)
+    shown = When(state=Article.State.READY, then=Value(Article.State.READY))
     won = Article.objects.filter(
-        claimable, pk=article_id, extraction_attempts__lt=MAX_EXTRACTION_ATTEMPTS
+        (claimable & Q(extraction_attempts__lt=MAX_EXTRACTION_ATTEMPTS)) | page_again,
+        pk=article_id,
     ).update(
-        state=Article.State.EXTRACTING,
-        claimed_until=now + timedelta(seconds=settings.EXTRACTION_LEASE),
+        state=Case(shown, default=Value(Article.State.EXTRACTING)),
+        claimed_until=until,
+        retry_at=Case(When(state=Article.State.READY, then=Value(until)), default=F("retry_at")),
         extraction_attempts=F("extraction_attempts") + 1,
     )
     if not won:
@@ -37,9 +48,52 @@ def claim_article(article_id, now=None):
     )
 
 
+class Leases:
+    """The leases a running batch holds, renewed while it runs.
+
+    A lease is short, so that a killed worker's articles are soon taken
+    again; a page may take longer to arrive, so the batch renews every lease
+    it holds each third of a lease (one UPDATE), when it finishes an article
+    and while it waits for a page.
+    """
+
+    def __init__(self):
+        self.renew_every = settings.EXTRACTION_LEASE / 3
+        self.renewed_at = time.monotonic()
+
+    def renew_if_due(self, article_ids):
+        if time.monotonic() - self.renewed_at < self.renew_every:
+            return
+        self.renewed_at = time.monotonic()
+        now = timezone.now()
+        until = now + timedelta(seconds=settings.EXTRACTION_LEASE)
+        # Only leases still held: one that ran out may be another worker's now.
+        Article.objects.filter(pk__in=list(article_ids), claimed_until__gte=now).update(
+            claimed_until=until,
+            retry_at=Case(When(state=Article.State.READY, then=Value(until)), default=F("retry_at")),
+        )
+
+
+def postpone_article(article, reason, now=None):
+    """An outage, not the page, stopped its extraction: the article waits for
+    the sweeper, as it was (pending, or shown with the feed's text), and the
+    claim's attempt is given back."""
+    now = now or timezone.now()
+    article.state = (
+        Article.State.PENDING if article.state == Article.State.EXTRACTING else article.state
+    )
+    article.retry_at = outage_retry_at(now)
+    article.claimed_until = None
+    Article.objects.filter(pk=article.pk).update(
+        state=article.state, retry_at=article.retry_at, claimed_until=None,
+        extraction_attempts=Greatest(F("extraction_attempts") - 1, 0),
+    )
+    return article
+
+
 def reset_for_extraction(article_id):
     """An editor's "extract again": new attempts, whatever the article's state."""
     Article.objects.filter(pk=article_id).update(
         state=Article.State.PENDING, extraction_attempts=0, claimed_until=None,
-        relating_attempts=0,
+        relating_attempts=0, retry_at=None, page_retries=0,
     )

@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-from ..fetch import HTML_ACCEPT, FetchError, fetch
+from ..fetch import HTML_ACCEPT, FetchError, HostBusy, fetch
+from ..outages import OutageProblem, TransientProblem, is_outage
 from .reuse import conditional_headers
 
 logger = logging.getLogger(__name__)
@@ -23,7 +24,9 @@ def fetch_page(article):
     """(response, problem) for a claimed article's page.
 
     Needs no database but the fetch slots' cache, so a batch runs it in its
-    fetching threads.
+    fetching threads. The problem is an OutageProblem when the page was not
+    asked (the cache is down, the host's slots stayed taken), a
+    TransientProblem when its failure may pass.
     """
     if article.source.use_feed_content:
         return None, "The source is set to use the feed's own content."
@@ -33,9 +36,15 @@ def fetch_page(article):
             article.url, etag=etag, last_modified=last_modified,
             accept=HTML_ACCEPT, require_html=True, respect_robots=True,
         )
+    except HostBusy as exc:
+        return None, OutageProblem(exc.reason)
     except FetchError as exc:
-        return None, f"Page fetch failed: {exc.reason}"
+        problem = f"Page fetch failed: {exc.reason}"
+        return None, TransientProblem(problem) if exc.transient else problem
     except Exception as exc:  # A fetcher bug must not lose the article.
+        if is_outage(exc):
+            logger.warning("Fetching %s waits for an outage: %r", article.url, exc)
+            return None, OutageProblem(f"Not fetched: {exc.__class__.__name__}")
         logger.exception("Fetching %s failed", article.url)
         return None, f"Page fetch failed: {exc.__class__.__name__}"
     return response, ""

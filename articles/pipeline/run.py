@@ -2,6 +2,7 @@
 
 import time
 from collections import deque
+from concurrent.futures import wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -11,8 +12,8 @@ from ..ingest import ingest_source
 from ..models import Article
 from ..page_cache import bump_content_version
 from .apply import finish_extraction
-from .claim import claim_article, reset_for_extraction
-from .fetching import fetch_page, fetching_ahead, fetching_threads
+from .claim import Leases, claim_article, reset_for_extraction
+from .fetching import fetching_ahead, fetching_threads
 from .relating import relate_now, relating_beside, relating_threads
 
 
@@ -65,7 +66,16 @@ def extract_article(article_id, force=False):
     article = claim_article(article_id)
     if article is None:
         return None
-    return finish_extraction(article, fetch_page(article))
+    with fetching_ahead() as (fetch, _at_once):
+        page = fetch(article)
+        return finish_extraction(article, fetched_renewing(page, Leases(), [article_id]))
+
+
+def fetched_renewing(page, leases, article_ids):
+    """The page's fetch_page result, the leases on `article_ids` renewed while it is awaited."""
+    while not wait([page], timeout=leases.renew_every).done:
+        leases.renew_if_due(article_ids)
+    return page.result()
 
 
 def extract_and_relate_article(article_id, force=False):
@@ -96,6 +106,7 @@ def extract_and_relate_articles(article_ids, seconds=None):
     states = {}
     waiting = deque(article_ids)
     claimed = deque()  # (article_id, claimed article or None, future of its page)
+    leases = Leases()
     with commits_without_flush(), relating_beside() as relate, fetching_ahead() as fetching:
         fetch, at_once = fetching
         while waiting or claimed:
@@ -111,7 +122,9 @@ def extract_and_relate_articles(article_ids, seconds=None):
                 break
             article_id, article, page = claimed.popleft()
             if article is not None:
-                article = finish_extraction(article, page.result())
+                held = [article_id, *(other for other, taken, _ in claimed if taken)]
+                article = finish_extraction(article, fetched_renewing(page, leases, held))
+                leases.renew_if_due(held[1:])
             states[article_id] = relate_extracted(article_id, article, relate)
     return states, list(waiting)
 

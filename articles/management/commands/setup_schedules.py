@@ -13,7 +13,7 @@ SCHEDULES = [
         "name": "Retry stalled extractions",
         "func": "articles.tasks.retry_stalled_task",
         "schedule_type": Schedule.MINUTES,
-        "minutes": 5,
+        "minutes": 1,
     },
     {
         "name": "Prune the term index",

@@ -1,0 +1,205 @@
+"""Redis and PostgreSQL taken away (through a relay in front of the real services,
+which keep running) and pages that fail for a while: nothing is lost or shown
+degraded for good."""
+
+from datetime import timedelta
+
+import pytest
+import redis
+from django.core.cache import caches
+from django.utils import timezone
+
+from articles import tasks
+from articles.ingest import ingest_source
+from articles.models import Article
+from articles.outages import MAX_PAGE_RETRIES, is_outage
+from articles.pipeline import extract_article
+from tests.factories import PAGE, make_source
+from tests.relay import Relay
+
+REDIS_DB = 13  # the other Redis tests use 14
+
+
+def page_of(n):
+    paragraphs = "".join(
+        f"<p>Paragraph {p} of report {n} about the harbour bridge repairs, which the city "
+        f"council approved after a long debate about cost, traffic and safety.</p>"
+        for p in range(6)
+    )
+    return PAGE.format(title=f"Bridge report {n}", paragraphs=paragraphs)
+
+
+def serve_feed(server, count=1):
+    """A feed whose entries carry a few sentences of their own (the fallback)."""
+    items = []
+    for n in range(count):
+        url = server.add(f"/story-{n}.html", page_of(n))
+        description = f"The council approved the bridge repairs, report {n} says. " * 3
+        items.append(
+            f"<item><title>Bridge report {n}</title><link>{url}</link>"
+            f"<description>{description}</description></item>"
+        )
+    rss = f"<rss version='2.0'><channel><title>Small</title>{''.join(items)}</channel></rss>"
+    return server.add("/feed.xml", rss, content_type="application/rss+xml")
+
+
+def ingested(server, count=1):
+    source = make_source(feed_url=serve_feed(server, count))
+    ingest_source(source)
+    return list(Article.objects.filter(source=source).order_by("pk"))
+
+
+@pytest.fixture
+def redis_relay(settings):
+    """The caches on the real Redis, reached through a relay the test takes down."""
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB, socket_timeout=2).ping()
+    except redis.ConnectionError:
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    relay = Relay(6379)
+    shared = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": f"redis://127.0.0.1:{relay.port}/{REDIS_DB}",
+        "KEY_PREFIX": "test-outages",
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+    }
+    settings.CACHES = {
+        "default": shared,
+        "locks": shared,
+        "pages": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                  "LOCATION": "test-outages-front"},
+    }
+    caches["default"].clear()
+    yield relay
+    relay.up()
+    caches["default"].clear()
+    relay.close()
+
+
+def test_outage_errors_are_told_from_the_pages_own():
+    """Redis and database errors, also when wrapped, are outages; others are not."""
+    from django.db import OperationalError
+    from django_redis.exceptions import ConnectionInterrupted
+
+    from articles.fetch import FetchError
+
+    assert is_outage(redis.ConnectionError("refused"))
+    assert is_outage(OperationalError("server closed the connection"))
+    try:
+        try:
+            raise redis.TimeoutError("slow")
+        except redis.TimeoutError as exc:
+            raise ConnectionInterrupted(connection=None) from exc
+    except ConnectionInterrupted as wrapped:
+        assert is_outage(wrapped)
+    try:
+        try:
+            raise OperationalError("gone")
+        except OperationalError:
+            raise RuntimeError("while saving")  # raised during the handling
+    except RuntimeError as context:
+        assert is_outage(context)
+    assert not is_outage(FetchError("HTTP 404", status=404))
+    assert not is_outage(ValueError("bad page"))
+    assert FetchError("HTTP 503", status=503).transient
+    assert FetchError("HTTP 429", status=429).transient
+    assert not FetchError("HTTP 404", status=404).transient
+
+
+@pytest.mark.django_db
+def test_redis_down_sends_the_article_back_to_pending_not_to_the_feed_text(
+    local_server, redis_relay, sync_tasks
+):
+    """The fetch slot's cache refusing connections is not the page's failure: the
+    article waits, its attempt given back, and gets its full text once Redis is back."""
+    article = ingested(local_server)[0]
+    redis_relay.down()
+    assert extract_article(article.pk).state == Article.State.PENDING
+    article.refresh_from_db()
+    assert article.state == Article.State.PENDING
+    assert article.state_reason == "" and article.body_text == ""
+    assert article.extraction_attempts == 0
+    assert article.retry_at > timezone.now()
+    assert not any(path.startswith("/story-") for path, _ in local_server.requests)
+
+    redis_relay.up()
+    assert tasks.retry_stalled_task() == 0  # not due yet
+    Article.objects.filter(pk=article.pk).update(retry_at=timezone.now())
+    assert tasks.retry_stalled_task() == 1
+    article.refresh_from_db()
+    assert article.state == Article.State.READY
+    assert article.state_reason == "" and article.word_count > 100
+    assert article.retry_at is None
+
+
+@pytest.mark.django_db
+def test_a_host_whose_slots_stay_taken_is_asked_later(local_server, settings):
+    """Every fetch slot of the host held elsewhere: nothing was asked of the page,
+    so the article waits instead of showing the feed's text."""
+    settings.FETCH_PER_HOST = 1
+    settings.FETCH_TIMEOUT = 1
+    article = ingested(local_server)[0]
+    caches["locks"].add("fetch-slot:127.0.0.1:0", 1, timeout=30)
+    try:
+        assert extract_article(article.pk).state == Article.State.PENDING
+    finally:
+        caches["locks"].delete("fetch-slot:127.0.0.1:0")
+    article.refresh_from_db()
+    assert article.state_reason == "" and article.retry_at is not None
+
+
+@pytest.mark.parametrize("status", [503, 429])
+@pytest.mark.django_db
+def test_a_page_failing_for_a_while_gets_its_text_when_it_answers(
+    local_server, sync_tasks, status
+):
+    """The feed's text is shown meanwhile; the page is fetched again on a slow
+    backoff and its full text replaces the feed's."""
+    article = ingested(local_server)[0]
+    good = local_server.routes["/story-0.html"]
+    local_server.add("/story-0.html", "busy", status=status)
+    before = timezone.now()
+    extract_article(article.pk)
+    article.refresh_from_db()
+    assert article.state == Article.State.READY
+    assert "Showing the feed's own text" in article.state_reason
+    assert article.page_retries == 1
+    assert article.retry_at - before >= timedelta(minutes=9)
+    assert tasks.retry_stalled_task() == 0  # not due yet
+
+    local_server.routes["/story-0.html"] = good
+    Article.objects.filter(pk=article.pk).update(retry_at=timezone.now())
+    assert tasks.retry_stalled_task() == 1
+    article.refresh_from_db()
+    assert article.state == Article.State.READY
+    assert article.state_reason == "" and article.word_count > 100
+    assert article.retry_at is None
+
+
+@pytest.mark.django_db
+def test_a_page_is_retried_a_bounded_number_of_times(local_server, sync_tasks):
+    article = ingested(local_server)[0]
+    local_server.add("/story-0.html", "down", status=502)
+    extract_article(article.pk)
+    for _ in range(MAX_PAGE_RETRIES):
+        Article.objects.filter(pk=article.pk).update(retry_at=timezone.now())
+        assert tasks.retry_stalled_task() == 1
+    article.refresh_from_db()
+    assert article.page_retries == MAX_PAGE_RETRIES
+    assert article.retry_at is None
+    assert article.state == Article.State.READY  # the feed's text, for good
+    assert "Showing the feed's own text" in article.state_reason
+    assert tasks.retry_stalled_task() == 0
+    fetched = [path for path, _ in local_server.requests if path == "/story-0.html"]
+    assert len(fetched) == 1 + MAX_PAGE_RETRIES
+
+
+@pytest.mark.django_db
+def test_a_page_that_is_gone_is_not_retried(local_server):
+    """A 404 is the page's own answer: the feed's text, no retry."""
+    article = ingested(local_server)[0]
+    del local_server.routes["/story-0.html"]
+    extract_article(article.pk)
+    article.refresh_from_db()
+    assert "HTTP 404" in article.state_reason
+    assert article.retry_at is None and article.page_retries == 0
