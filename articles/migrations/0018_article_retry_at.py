@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('articles', '0013_comment_rate_limits'),
+        ('articles', '0017_articleterm_published_at'),
     ]
 
     operations = [
