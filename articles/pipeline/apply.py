@@ -106,7 +106,7 @@ def apply_extraction(article, extraction, problem, page=None):
         # The feed gave no date; the page's own is better than first-seen.
         article.published_at = min(extraction.published_at, now)
     article.word_count = len(article.body_text.split())
-    article.key_points = key_points(article.body_text)
+    article.key_points = key_points(article.body_text, article.summary)
     article.fingerprint = text_fingerprint(article.body_text)
     article.extracted_at = now
     article.claimed_until = None
