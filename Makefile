@@ -46,6 +46,7 @@ browser:
 EMBEDDED_TESTS := tests/test_pipeline.py tests/test_tasks.py tests/test_ingest.py \
 	tests/test_sources.py tests/test_related.py tests/test_views.py tests/test_reader.py \
 	tests/test_admin.py tests/test_page_cache.py tests/test_feeds.py tests/test_commands.py \
+	tests/test_outages.py \
 	tests/test_related_coverage.py tests/test_retention.py
 
 test: setup browser

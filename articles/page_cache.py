@@ -7,6 +7,7 @@ cookie) and pending messages are never served from or stored in the cache.
 """
 
 import hashlib
+import logging
 import time
 
 from django.conf import settings
@@ -14,13 +15,19 @@ from django.core.cache import cache, caches
 from django.http import HttpResponse
 from django.utils.cache import patch_cache_control, set_response_etag
 
+from .outages import is_outage
+
+logger = logging.getLogger(__name__)
 LIFETIME = 60
 # New articles bump the version at most this often per process: a burst of
 # extractions then costs a few bumps, not one shared-cache write each, and a
 # new article still shows within LIFETIME even when its own bump is skipped.
 NEW_CONTENT_BUMP_INTERVAL = 5.0
 VERSION_KEY = "page-cache-version"
-NEVER_CACHED = ("/admin/", "/accounts/", "/saved/", "/sw.js", "/healthz")
+NEVER_CACHED = ("/admin/", "/accounts/", "/saved/", "/sw.js", "/healthz", "/readyz")
+# After the shared cache failed, this process leaves it alone for a while:
+# every request would otherwise wait for its own refused connection.
+SHARED_PAUSE = 2.0
 
 
 # The version lives in the "locks" cache, which every process shares (Redis,
@@ -29,6 +36,24 @@ NEVER_CACHED = ("/admin/", "/accounts/", "/saved/", "/sw.js", "/healthz")
 # a cache hit then costs one round trip, and other processes see a bump
 # within a second.
 local_version = {"value": None, "read_at": 0.0, "new_content_bumped_at": None}
+shared_state = {"down_until": 0.0}
+
+
+def from_shared(call, default=None):
+    """call() on the shared cache, or `default` while it is down (Redis, or the
+    database on the embedded default): pages are then served from this
+    process's copy or rendered afresh, never answered with an error."""
+    if time.monotonic() < shared_state["down_until"]:
+        return default
+    try:
+        return call()
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        if not shared_state["down_until"]:
+            logger.warning("The shared cache is down; pages are served without it: %r", exc)
+        shared_state["down_until"] = time.monotonic() + SHARED_PAUSE
+        return default
 
 
 def fresh_version():
@@ -38,25 +63,41 @@ def fresh_version():
 
 
 def content_version():
+    """The shared version, read at most once a second; while the shared cache
+    is down, the last one read (None if there is none: nothing is cached)."""
     now = time.monotonic()
     if local_version["value"] is None or now - local_version["read_at"] > 1.0:
-        shared = caches["locks"]
-        version = shared.get(VERSION_KEY)
-        if version is None:
-            shared.add(VERSION_KEY, fresh_version(), timeout=None)
-            version = shared.get(VERSION_KEY)
-        local_version.update(value=version, read_at=now)
+        version = from_shared(read_shared_version)
+        if version is not None:
+            local_version.update(value=version, read_at=now)
     return local_version["value"]
 
 
-def bump_content_version():
+def read_shared_version():
     shared = caches["locks"]
-    try:
-        version = shared.incr(VERSION_KEY)
-    except ValueError:
+    version = shared.get(VERSION_KEY)
+    if version is None:
         shared.add(VERSION_KEY, fresh_version(), timeout=None)
         version = shared.get(VERSION_KEY)
+    return version
+
+
+def bump_content_version():
+    """A new version for every process; while the shared cache is down, one
+    for this process only (the others' copies expire within LIFETIME)."""
+    version = from_shared(increment_shared_version)
+    if version is None and local_version["value"] is not None:
+        version = local_version["value"] + 1
     local_version.update(value=version, read_at=time.monotonic())
+
+
+def increment_shared_version():
+    shared = caches["locks"]
+    try:
+        return shared.incr(VERSION_KEY)
+    except ValueError:
+        shared.add(VERSION_KEY, fresh_version(), timeout=None)
+        return shared.get(VERSION_KEY)
 
 
 def bump_content_version_for_new_article():
@@ -88,7 +129,7 @@ def cached_page(key):
     front = process_front()
     entry = front.get(key) if front is not None else None
     if entry is None:
-        entry = cache.get(key)
+        entry = from_shared(lambda: cache.get(key))
         if entry is not None and front is not None:
             remaining = LIFETIME - (time.time() - entry[2])
             if remaining > 0:
@@ -98,7 +139,7 @@ def cached_page(key):
 
 def store_page(key, content, headers):
     entry = (content, headers, time.time())
-    cache.set(key, entry, LIFETIME)
+    from_shared(lambda: cache.set(key, entry, LIFETIME))
     front = process_front()
     if front is not None:
         front.set(key, entry, LIFETIME)
@@ -120,9 +161,12 @@ class AnonymousPageCacheMiddleware:
     def __call__(self, request):
         if not cacheable_request(request):
             return self.get_response(request)
+        version = content_version()
+        if version is None:  # never read, and the shared cache is down
+            return self.get_response(request)
         path = hashlib.sha1(request.get_full_path().encode()).hexdigest()
         # "page2": entries carry their storing time; older entries are never read.
-        key = f"page2:{content_version()}:{request.method}:{path}"
+        key = f"page2:{version}:{request.method}:{path}"
         cached = cached_page(key)
         if cached is not None:
             content, headers, _stored_at = cached

@@ -83,9 +83,10 @@ def empty_cache():
     from django.core.cache import cache
 
     from articles.fetch import _parsed_robots
-    from articles.page_cache import local_version
+    from articles.page_cache import local_version, shared_state
 
     cache.clear()
+    shared_state["down_until"] = 0.0
     _parsed_robots.clear()
     # One process: bumps update the local copy, so it never needs re-reading
     # from the shared cache (whose database queries would blur query counts).

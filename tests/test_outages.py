@@ -2,6 +2,7 @@
 which keep running) and pages that fail for a while: nothing is lost or shown
 degraded for good."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from articles import tasks
 from articles.ingest import ingest_source
 from articles.models import Article
 from articles.outages import MAX_PAGE_RETRIES, is_outage
+from articles.page_cache import SHARED_PAUSE
 from articles.pipeline import extract_article
 from tests.factories import PAGE, make_source
 from tests.relay import Relay
@@ -203,3 +205,90 @@ def test_a_page_that_is_gone_is_not_retried(local_server):
     article.refresh_from_db()
     assert "HTTP 404" in article.state_reason
     assert article.retry_at is None and article.page_retries == 0
+
+
+@pytest.fixture
+def site(client):
+    """A client that gets the site's own answer to an error, as a browser does."""
+    client.raise_request_exception = False
+    return client
+
+
+@pytest.mark.django_db
+def test_redis_down_pages_are_still_served(site, redis_relay):
+    """Cached pages from this process's copy, the others rendered afresh; /readyz
+    names the cache, /healthz stays alive."""
+    from articles.page_cache import local_version
+    from tests.factories import make_article
+
+    local_version.update(value=None, read_at=0.0)  # read from the shared cache, as a process does
+    article = make_article()
+    assert site.get("/").status_code == 200
+    redis_relay.down()
+    served = site.get("/")
+    assert served.status_code == 200 and served.headers.get("X-Page-Cache") == "hit"
+    detail = site.get(article.get_absolute_url())
+    assert detail.status_code == 200 and article.title in detail.content.decode()
+    assert site.get("/healthz").status_code == 200
+    ready = site.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["down"] == ["cache"]
+    redis_relay.up()
+    time.sleep(SHARED_PAUSE)
+    assert site.get("/readyz").json() == {"ready": True, "down": []}
+
+
+@pytest.mark.django_db
+def test_redis_down_comments_are_still_accepted(site, redis_relay, django_user_model):
+    """The rate limit counts the comments table, so Redis is not needed to post."""
+    from django.urls import reverse
+
+    from articles.models import Comment
+    from tests.factories import make_article
+
+    article = make_article()
+    site.force_login(django_user_model.objects.create_user("reader", password="a-long-pass-42"))
+    redis_relay.down()
+    url = reverse("articles:comment", args=[article.slug])
+    assert site.post(url, {"body": "Still here."}).status_code == 302
+    assert Comment.objects.get().body == "Still here."
+    article.refresh_from_db()
+    assert article.comment_count == 1
+
+
+@pytest.fixture
+def database_relay(settings):
+    """This test's connections to PostgreSQL go through a relay it takes down."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the relay stands in front of PostgreSQL")
+    relay = Relay(int(connection.settings_dict["PORT"] or 5432))
+    port = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = relay.port
+    yield relay
+    relay.up()
+    connection.close()
+    connection.settings_dict["PORT"] = port
+    relay.close()
+
+
+@pytest.mark.postgresql(reason="a relay in front of PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_database_down_cached_pages_are_served_and_others_answer_503(site, database_relay):
+    from tests.factories import make_article
+
+    article = make_article()
+    assert site.get("/").status_code == 200
+    database_relay.down()
+    assert site.get("/").headers.get("X-Page-Cache") == "hit"
+    uncached = site.get(article.get_absolute_url())
+    assert uncached.status_code == 503
+    assert uncached.headers["Retry-After"] == "30"
+    assert "try again in a minute" in uncached.content.decode()
+    assert site.get("/healthz").status_code == 200
+    ready = site.get("/readyz")
+    assert ready.status_code == 503 and "database" in ready.json()["down"]
+    database_relay.up()
+    assert site.get(article.get_absolute_url()).status_code == 200
+    assert site.get("/readyz").status_code == 200
