@@ -7,7 +7,9 @@ PORT ?= 8000
 DEMO_PORT ?= 8765
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/lede
 
-.PHONY: run demo test setup browser bench-tools bench clean
+DEMO_DATABASE_URL := sqlite:///$(CURDIR)/var/demo.sqlite3
+
+.PHONY: run demo superuser test setup browser bench-tools bench clean
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,13 +28,20 @@ run: setup
 	PORT=$(PORT) $(MANAGE) serve
 
 # The same on its own database, fed by the bundled sample news web (offline).
-demo: export DATABASE_URL := sqlite:///$(CURDIR)/var/demo.sqlite3
+demo: export DATABASE_URL := $(DEMO_DATABASE_URL)
 demo: export FETCH_PRIVATE_ALLOWLIST := 127.0.0.1:$(DEMO_PORT)
 demo: setup
 	$(MANAGE) migrate --noinput
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) setup_schedules
 	PORT=$(PORT) $(BIN)/python -m demo.run --demo-port $(DEMO_PORT)
+
+# An editor's account for /admin/: in the database `make run` uses, or with
+# DEMO=1 in the demo's own. DJANGO_SUPERUSER_USERNAME, _EMAIL and _PASSWORD in
+# the environment create it without questions.
+superuser: setup
+	$(if $(DEMO),DATABASE_URL=$(DEMO_DATABASE_URL)) $(MANAGE) migrate --noinput --verbosity 0
+	$(if $(DEMO),DATABASE_URL=$(DEMO_DATABASE_URL)) $(MANAGE) createsuperuser $(if $(DJANGO_SUPERUSER_PASSWORD),--noinput)
 
 # Browser tests drive Debian's chromium; Playwright cannot download its own here.
 browser:
@@ -47,7 +56,8 @@ EMBEDDED_TESTS := tests/test_pipeline.py tests/test_tasks.py tests/test_ingest.p
 	tests/test_sources.py tests/test_related.py tests/test_views.py tests/test_reader.py \
 	tests/test_admin.py tests/test_page_cache.py tests/test_feeds.py tests/test_commands.py \
 	tests/test_outages.py \
-	tests/test_related_coverage.py tests/test_retention.py
+	tests/test_related_coverage.py tests/test_retention.py \
+	tests/test_browser_reader.py
 
 test: setup browser
 	@echo "== PostgreSQL: the whole suite"

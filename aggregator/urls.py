@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
@@ -15,6 +17,18 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
     path("accounts/signup/", SignupView.as_view(), name="signup"),
+    # Django's sign-in and sign-out pages name the site after the request's
+    # host (no sites framework here): give them the site's own name.
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(extra_context={"site_name": settings.SITE_NAME}),
+        name="login",
+    ),
+    path(
+        "accounts/logout/",
+        auth_views.LogoutView.as_view(extra_context={"site_name": settings.SITE_NAME}),
+        name="logout",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("articles.urls")),
 ]

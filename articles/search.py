@@ -1,4 +1,5 @@
-"""Full-text search: PostgreSQL's ranked websearch on a stored vector; LIKE elsewhere."""
+"""Full-text search: PostgreSQL's ranked websearch on a stored vector, SQLite's FTS5
+(articles/fts5.py), LIKE elsewhere."""
 
 import functools
 import re
@@ -11,6 +12,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from . import fts5
 from .models import Article
 
 CONFIG = "english"
@@ -59,7 +61,7 @@ def search_articles(text, source=None, category=None, period=None):
     """Ranked matches, each with a highlighted `snippet`, or None for an unusable query.
 
     On PostgreSQL a RankedSearch (count and slices, for a Paginator); elsewhere
-    a queryset of LIKE matches, newest first.
+    a Fts5Search on SQLite; elsewhere a queryset of LIKE matches, newest first.
     """
     text = " ".join((text or "").split())[:MAX_QUERY_LENGTH]
     if not any(ch.isalnum() for ch in text):
@@ -67,6 +69,9 @@ def search_articles(text, source=None, category=None, period=None):
     articles = filtered(Article.objects.for_list().originals(), source, category, period)
     if uses_postgres():
         return RankedSearch(articles, SearchQuery(text, search_type="websearch", config=CONFIG))
+    if connection.vendor == "sqlite":
+        query = fts5.fts5_query(text)
+        return None if query is None else Fts5Search(articles, query)
     matches = Q()
     for word in text.split()[:8]:
         word = word.strip('"+-')
@@ -131,6 +136,31 @@ class RankedSearch:
         return [by_id[pk] for pk in ids if pk in by_id]
 
 
+class Fts5Search(RankedSearch):
+    """RankedSearch on SQLite's FTS5 index: the same newest MAX_RANKED, ranked by bm25."""
+
+    @functools.cached_property
+    def ids(self):
+        newest = (
+            self.articles.filter(pk__in=fts5.matching_ids(self.query))
+            .order_by("-published_at", "-pk")
+            # Named, for the ranking query that wraps this one.
+            .annotate(match_id=F("pk"), match_published_at=F("published_at"))
+            .values_list("match_id", "match_published_at")[:MAX_RANKED]
+        )
+        return fts5.rank_ids(newest, self.query)
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index : index + 1][0]
+        ids = self.ids[index]
+        by_id = Article.objects.for_list().in_bulk(ids)
+        snippets = fts5.snippets(list(by_id), self.query, START, STOP)
+        for pk, article in by_id.items():
+            article.snippet = snippets.get(pk, article.summary)
+        return [by_id[pk] for pk in ids if pk in by_id]
+
+
 def highlighted(snippet):
     """Escaped snippet with the hits as <mark>."""
     html = escape(snippet).replace(START, "<mark>").replace(STOP, "</mark>")
@@ -138,9 +168,11 @@ def highlighted(snippet):
 
 
 def mark_words(text, query, limit=300):
-    """The LIKE fallback's snippet: the query's words marked in the summary."""
+    """The LIKE fallback's snippet: the words holding the query's words marked
+    whole in the summary (LIKE matches inside words: "rail" finds "Railway")."""
     words = [re.escape(w.strip('"+-')) for w in query.split() if w.strip('"+-')]
     text = text[:limit]
     if words:
-        text = re.sub("(" + "|".join(words) + ")", START + r"\1" + STOP, text, flags=re.I)
+        pattern = r"\w*(?:" + "|".join(words) + r")\w*"
+        text = re.sub(pattern, lambda m: START + m.group(0) + STOP, text, flags=re.I)
     return highlighted(text)

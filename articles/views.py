@@ -6,21 +6,21 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse, reverse_lazy
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from django.views.generic import DetailView, FormView, ListView
 
 from . import reader
 from .forms import CommentForm, SignupForm
 from .models import Article, Category, Comment, Source, Story, Tag, heavy_columns
 from .related.topics import related_coverage
-from .search import PERIODS, highlighted, mark_words, search_articles, uses_postgres
+from .search import PERIODS, highlighted, mark_words, search_articles
 
 PAGE_SIZE = 24
 # Lists go this far back; older articles are found by search. Counting the
@@ -64,7 +64,25 @@ class HomeView(ArticleListView):
             # Pinned by editors; a separate small query keeps the main list on
             # its (published_at, id) index.
             context["featured"] = list(self.get_queryset().filter(is_featured=True)[:3])
+        if not context["object_list"] and self.request.user.is_staff:
+            context["fetch_health"] = fetch_health()
         return context
+
+
+def fetch_health():
+    """For an empty homepage seen by staff: how many sources have failed, and why."""
+    sources = Source.objects.filter(is_active=True)
+    failing = sources.failing()
+    reasons = (
+        failing.exclude(last_error="").values("last_error")
+        .annotate(count=Count("id")).order_by("-count", "last_error")[:3]
+    )
+    return {
+        "total": sources.count(),
+        "failing": failing.count(),
+        "fetched": sources.filter(last_fetched_at__isnull=False).count(),
+        "reasons": list(reasons),
+    }
 
 
 class ObjectArticleListView(ArticleListView):
@@ -139,9 +157,10 @@ class SearchView(SavedFlagsMixin, ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         for article in context["object_list"]:
+            # Full-text engines mark their own hits; the LIKE fallback marks words.
             article.snippet_html = (
                 highlighted(article.snippet)
-                if uses_postgres()
+                if hasattr(article, "snippet")
                 else mark_words(article.summary, self.query)
             )
         context.update(
@@ -219,6 +238,10 @@ def client_ip(request):
     return request.META.get("REMOTE_ADDR", "")
 
 
+# Comment outcomes show beside the comments, where the redirect lands.
+COMMENTS = "comments"
+
+
 @login_required
 @require_POST
 def post_comment(request, slug):
@@ -229,26 +252,32 @@ def post_comment(request, slug):
         return redirect(target)  # say nothing useful to a bot
     if not form.is_valid():
         for error in form.errors.get("body", []):
-            messages.error(request, error)
+            messages.error(request, error, extra_tags=COMMENTS)
         return redirect(target)
     try:
         reader.post_comment(request.user, article, form.cleaned_data["body"], client_ip(request))
     except reader.RateLimited as exc:
-        messages.error(request, str(exc))
+        messages.error(request, str(exc), extra_tags=COMMENTS)
         return redirect(target)
-    messages.success(request, "Your comment is posted.")
+    messages.success(request, "Your comment is posted.", extra_tags=COMMENTS)
     return redirect(target)
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def delete_comment(request, pk):
+    """GET asks to confirm; POST deletes."""
     comment = get_object_or_404(Comment.objects.select_related("article"), pk=pk)
+    target = comment.article.get_absolute_url() + "#comments"
+    if request.method == "GET":
+        if comment.user_id != request.user.pk:
+            return redirect(target)
+        return render(request, "articles/comment_confirm_delete.html", {"comment": comment})
     if reader.delete_comment(request.user, comment):
-        messages.success(request, "Your comment is deleted.")
+        messages.success(request, "Your comment is deleted.", extra_tags=COMMENTS)
     else:
-        messages.error(request, "You can only delete your own comments.")
-    return redirect(comment.article.get_absolute_url() + "#comments")
+        messages.error(request, "You can only delete your own comments.", extra_tags=COMMENTS)
+    return redirect(target)
 
 
 @login_required

@@ -26,6 +26,7 @@ def main(argv=None):
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "import_opml", f"{base}/opml", "--update"], cwd=ROOT, check=True)
     print(f"Sample news web on {base}/", flush=True)
+    print("An editor's account for /admin/ here: make superuser DEMO=1", flush=True)
     # Ctrl-C reaches the whole process group: the site stops itself, this
     # waits for it. A handler, not SIG_IGN, which the site would inherit.
     signal.signal(signal.SIGINT, lambda signum, frame: None)

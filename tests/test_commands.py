@@ -77,3 +77,33 @@ def test_setup_schedules_is_idempotent():
     assert Schedule.objects.count() == 4
     assert Schedule.objects.filter(func="articles.tasks.prune_term_index_task").exists()
     assert Schedule.objects.filter(func="articles.tasks.remove_expired_articles_task").exists()
+
+
+@pytest.mark.slow
+def test_make_superuser_works_for_the_demo_database(tmp_path):
+    """`make superuser DEMO=1` creates the account in the demo's own database
+    (the README's createsuperuser step failed there: no such table)."""
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    demo_db = tmp_path / "demo.sqlite3"
+    env = {
+        **os.environ,
+        "DJANGO_SUPERUSER_USERNAME": "editor",
+        "DJANGO_SUPERUSER_EMAIL": "editor@example.org",
+        "DJANGO_SUPERUSER_PASSWORD": "editing-news-99",
+    }
+    env.pop("DATABASE_URL", None)
+    subprocess.run(
+        # -o setup: this interpreter's environment is already installed.
+        ["make", "-s", "-o", "setup", "superuser", "DEMO=1",
+         f"VENV={Path(sys.executable).parent.parent}", f"DEMO_DATABASE_URL=sqlite:///{demo_db}"],
+        cwd=root, env=env, check=True, capture_output=True, timeout=300,
+    )
+    with sqlite3.connect(demo_db) as connection:
+        rows = connection.execute("SELECT username, is_superuser FROM auth_user").fetchall()
+    assert rows == [("editor", 1)]

@@ -6,6 +6,7 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -175,9 +176,9 @@ def test_search_edge_cases(client):
         assert "<script>alert(1)</script>" not in response.content.decode()
 
 
-@pytest.mark.postgresql(reason="ranked full-text search; SQLite matches words in titles and summaries")
 def test_search_ranks_real_articles(client):
-    """PostgreSQL full-text search over real article texts: the on-topic page ranks first."""
+    """Full-text search over real article texts (PostgreSQL's, and SQLite's FTS5):
+    the on-topic page ranks first."""
     folder = corpus_path("extraction", "scrapinghub-aeb")
     truth = json.loads((folder / "ground-truth.json").read_text())
     category = make_category(name="News", slug="news")
@@ -213,10 +214,10 @@ def test_search_ranks_real_articles(client):
     assert list(excluded.context["article_list"]) == []
 
 
-@pytest.mark.postgresql(reason="ranked full-text search; SQLite matches words in titles and summaries")
 def test_search_ranks_only_the_newest_matches_in_one_scan(monkeypatch, django_assert_num_queries):
     """The newest MAX_RANKED matches, in rank order across pages, read by one
-    statement; each page's rows by one more, whatever the number of matches."""
+    statement; each page's rows by one more (and its snippets, on SQLite, by
+    another), whatever the number of matches."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -236,14 +237,57 @@ def test_search_ranks_only_the_newest_matches_in_one_scan(monkeypatch, django_as
         index_for_search(article)
         articles.append(article)
     results = search.search_articles("harbour")
-    with django_assert_num_queries(3) as queries:  # the matches once, then two pages
+    postgres = connection.vendor == "postgresql"
+    per_page = 1 if postgres else 2
+    with django_assert_num_queries(1 + 2 * per_page) as queries:  # the matches once, then two pages
         assert results.count() == 5
         page = results[0:3] + results[3:5]
-    assert sum("@@" in query["sql"] for query in queries.captured_queries) == 1
+    match = "@@" if postgres else "bm25("
+    assert sum(match in query["sql"] for query in queries.captured_queries) == 1
     newest = articles[:5]
     expected = [newest[1], newest[3]] + [newest[n] for n in (0, 2, 4)]
     assert [a.pk for a in page] == [a.pk for a in expected]
     assert all("\x02" in a.snippet for a in page)  # the hits marked for highlighting
+
+
+def test_search_finds_a_name_only_in_the_text_and_marks_whole_words(client):
+    """A name that appears only in the article's text is found (SQLite too);
+    highlighting marks whole words."""
+    article = make_article(
+        title="Council meets on Tuesday",
+        summary="The agenda covers the budget and the Railway timetable.",
+        body_text="Later, Ilse Varga spoke about the Railway station and the railways of the north.",
+    )
+    index_for_search(article)
+    response = client.get(reverse("articles:search"), {"q": "Varga"})
+    assert [a.pk for a in response.context["article_list"]] == [article.pk]
+    if connection.vendor == "sqlite":  # PostgreSQL's headline reads the summary only
+        assert "<mark>Varga</mark>" in response.content.decode()
+    html = client.get(reverse("articles:search"), {"q": "railway"}).content.decode()
+    marked = re.findall(r"<mark>(.*?)</mark>", html)
+    assert marked and all(word.lower() in {"railway", "railways"} for word in marked), marked
+    html = client.get(reverse("articles:search"), {"q": "Ilse -Varga"}).content.decode()
+    assert "Nothing matches" in html
+
+
+def test_like_fallback_marks_whole_words():
+    """The LIKE fallback (neither PostgreSQL nor SQLite) marks the word holding a hit, never part of it."""
+    from articles.search import mark_words
+
+    assert str(mark_words("Railway works on the rail line", "rail")) == (
+        "<mark>Railway</mark> works on the <mark>rail</mark> line"
+    )
+
+
+def test_fts5_query_quotes_every_term():
+    """The web-search syntax in FTS5's, with no room for FTS5's own operators."""
+    from articles.fts5 import fts5_query
+
+    assert fts5_query('flood "central bank" -sport') == '("flood") AND ("central bank") NOT "sport"'
+    assert fts5_query("rail OR bus strike") == '("rail" OR "bus") AND ("strike")'
+    assert fts5_query('NEAR(a b) col:x "unclosed') == '("NEAR(a") AND ("b)") AND ("col:x") AND ("unclosed")'
+    assert fts5_query("-only -negatives") is None
+    assert fts5_query("OR OR") is None
 
 
 def test_search_pagination_keeps_filters(client):

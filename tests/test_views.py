@@ -226,3 +226,21 @@ def test_lists_go_back_a_bounded_number_of_pages(client, monkeypatch):
     assert client.get("/?page=2").status_code == 200
     assert client.get("/?page=3").status_code == 404
     assert client.get(source.get_absolute_url() + "?page=3").status_code == 404
+
+
+@pytest.mark.django_db
+def test_empty_homepage_tells_staff_what_failed_and_readers_nothing_false(client, admin_client):
+    """Offline, every source failed: staff read how many and why, with a link to
+    the admin; readers a neutral line, never "fills within a minute" forever."""
+    for n in range(3):
+        make_source(consecutive_failures=2, last_error="Failed to resolve domain")
+    make_source(consecutive_failures=1, last_error="HTTP 503")
+    make_source()  # never fetched
+    staff = admin_client.get("/").content.decode()
+    assert "4 of 5 sources failed to fetch." in staff
+    assert "Failed to resolve domain (3)" in staff and "HTTP 503 (1)" in staff
+    assert "/admin/articles/source/?health=failing" in staff
+    assert "make demo" in staff
+    reader = client.get("/").content.decode()
+    assert "No news to show yet" in reader
+    assert "failed" not in reader and "within a minute" not in reader

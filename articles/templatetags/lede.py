@@ -33,3 +33,12 @@ def article_json_ld(context, article):
         data["image"] = [article.lead_image_url]
     payload = json.dumps(data, cls=DjangoJSONEncoder).translate(SCRIPT_ESCAPES)
     return format_html('<script type="application/ld+json">{}</script>', mark_safe(payload))
+
+
+@register.filter
+def placed(messages, place):
+    """The messages meant for `place` (their extra tag; "" for the top of the page).
+
+    A comment's outcome shows beside the comments, where the page lands.
+    """
+    return [message for message in messages if message.extra_tags == place]

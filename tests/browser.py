@@ -1,0 +1,58 @@
+"""Helpers for the browser tests: pages at a phone's and a desktop's size, light
+and dark, checked by axe-core and kept as screenshots for a person to look at."""
+
+import contextlib
+from pathlib import Path
+
+from axe_playwright_python.sync_playwright import Axe
+
+# Gitignored; CI keeps the folder as the run's artefacts.
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
+DESKTOP, PHONE = (1366, 900), (390, 844)
+SIZES = {"desktop": DESKTOP, "phone": PHONE}
+SCHEMES = ("light", "dark")
+AXE = Axe()
+
+
+@contextlib.contextmanager
+def open_page(browser, size=DESKTOP, scheme="light"):
+    context = browser.new_context(
+        viewport={"width": size[0], "height": size[1]}, color_scheme=scheme
+    )
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def sign_in(page, base_url, username, password, admin=False):
+    page.goto(base_url + ("/admin/login/" if admin else "/accounts/login/"))
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in" if admin else "Sign in").click()
+    page.wait_for_load_state()
+
+
+def shoot(page, name):
+    """The page at both sizes, light and dark: var/screenshots/NAME-SIZE-SCHEME.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    viewport = page.viewport_size
+    for label, (width, height) in SIZES.items():
+        page.set_viewport_size({"width": width, "height": height})
+        for scheme in SCHEMES:
+            page.emulate_media(color_scheme=scheme)
+            page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}-{scheme}.png"))
+    page.set_viewport_size(viewport)
+    page.emulate_media(color_scheme="light")
+
+
+def assert_accessible(page):
+    """axe-core finds nothing on the page, in light and in dark."""
+    reports = []
+    for scheme in SCHEMES:
+        page.emulate_media(color_scheme=scheme)
+        results = AXE.run(page)
+        if results.violations_count:
+            reports.append(f"{scheme}, {page.url}:\n{results.generate_report()}")
+    page.emulate_media(color_scheme="light")
+    assert not reports, "\n".join(reports)

@@ -1,0 +1,111 @@
+"""What a new reader meets in the browser (issue #22): each rough edge, kept fixed."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from articles.models import Comment, SavedArticle
+from tests.browser import PHONE, assert_accessible, open_page, shoot, sign_in
+from tests.factories import index_for_search, link, make_article, make_category, make_source, make_story
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+PASSWORD = "sea-level-rise-77"
+
+
+@pytest.fixture
+def news():
+    world = make_category(name="World", slug="world")
+    business = make_category(name="Business", slug="business")
+    herald = make_source(name="Harbour Herald", slug="harbour-herald", category=world)
+    times = make_source(name="Northgate Times", slug="northgate-times", category=world)
+    courier = make_source(name="Quay Courier", slug="quay-courier", category=world)
+    ledger = make_source(name="Market Ledger", slug="market-ledger", category=business)
+    flood = make_article(
+        source=herald,
+        title="Marrowby evacuates 1,200 residents as the river Lune floods",
+        summary="Storm Corran pushed the river Lune over its banks in Marrowby overnight.",
+        body_html="<p>Storm Corran pushed the river Lune over its banks.</p><p>Mayor Ilse Varga thanked volunteers.</p>",
+        body_text="Storm Corran pushed the river Lune over its banks.\nMayor Ilse Varga thanked volunteers.",
+        key_points=["Storm Corran pushed the river Lune over its banks."],
+    )
+    sandbags = make_article(
+        source=times,
+        title="Volunteers fill sandbags as the Lune keeps rising in Marrowby",
+        summary="Hundreds of volunteers worked through the night in Marrowby.",
+    )
+    railway = make_article(
+        source=courier,
+        title="Railway to Marrowby closed by the Lune floods",
+        summary="The Railway line is shut until the water falls.",
+    )
+    for article in (flood, sandbags, railway):
+        for other in (flood, sandbags, railway):
+            if other != article:
+                link(article, other, 0.6)
+    story = make_story(flood, sandbags, railway)
+    for n in range(6):
+        make_article(source=ledger, title=f"Market report part {n}: shares steady")
+    for n in range(4):
+        make_article(source=times, title=f"Council budget report part {n}")
+    for article in (flood, sandbags, railway):
+        index_for_search(article)
+    get_user_model().objects.create_user("ana", password=PASSWORD)
+    return {"flood": flood, "sandbags": sandbags, "railway": railway, "story": story}
+
+
+def test_save_on_a_homepage_card_saves_instead_of_opening(browser, live_server, news):
+    """The headline's card-wide link sits under the Save button: a click saves."""
+    with open_page(browser) as page:
+        sign_in(page, live_server.url, "ana", PASSWORD)
+        page.goto(live_server.url + "/")
+        page.locator(".card .save-button").first.click()
+        page.wait_for_selector(".card button.is-saved")
+        assert page.url == live_server.url + "/"
+    assert SavedArticle.objects.filter(user__username="ana").count() == 1
+
+
+def test_sign_in_page_is_branded_with_the_site_name(browser, live_server, news):
+    with open_page(browser) as page:
+        page.goto(live_server.url + "/accounts/login/")
+        assert page.title() == "Sign in · Lede"
+        assert page.locator(".site-name").inner_text() == "Lede"
+        assert "127.0.0.1" not in page.locator(".site-footer").inner_text()
+        assert_accessible(page)
+        shoot(page, "sign-in")
+
+
+def test_search_on_a_phone_shows_results_in_the_first_screen(browser, live_server, news):
+    """The filters fit above the fold, and the marks hold whole words."""
+    with open_page(browser, size=PHONE) as page:
+        page.goto(live_server.url + "/search/?q=railway")
+        first = page.locator(".search-result").first
+        assert first.bounding_box()["y"] < PHONE[1] * 0.6
+        marks = page.locator(".search-result mark").all_inner_texts()
+        assert marks and all(mark.lower() == "railway" for mark in marks), marks
+        assert_accessible(page)
+        shoot(page, "search")
+
+
+def test_comment_outcome_shows_beside_the_comments_and_deleting_asks_first(
+    browser, live_server, news
+):
+    flood = news["flood"]
+    with open_page(browser) as page:
+        sign_in(page, live_server.url, "ana", PASSWORD)
+        page.goto(live_server.url + flood.get_absolute_url())
+        page.get_by_label("Your comment").fill("Stay safe, Marrowby.")
+        page.get_by_role("button", name="Post comment").click()
+        notice = page.locator("#comments .message", has_text="Your comment is posted.")
+        notice.wait_for()
+        assert notice.is_visible()
+        assert page.locator("main > .messages").count() == 0
+        top = page.evaluate("window.scrollY")
+        box = notice.bounding_box()
+        assert top <= box["y"] + top < top + 900  # in the screen the page landed on
+
+        page.get_by_role("link", name="Delete your comment").click()
+        assert page.get_by_role("heading", name="Delete your comment?").is_visible()
+        assert Comment.objects.filter(user__username="ana").count() == 1
+        assert_accessible(page)
+        page.get_by_role("button", name="Delete comment").click()
+        page.locator("#comments .message", has_text="Your comment is deleted.").wait_for()
+    assert Comment.objects.filter(user__username="ana").count() == 0
