@@ -48,7 +48,7 @@ def run_on_sqlite(statements):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("articles", "0013_comment_rate_limits"),
+        ("articles", "0018_article_retry_at"),
     ]
 
     operations = [migrations.RunPython(run_on_sqlite(CREATE), run_on_sqlite(DROP))]
