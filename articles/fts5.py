@@ -1,4 +1,4 @@
-"""SQLite's full-text search (FTS5, migration 0016): web-search syntax, ranked, highlighted."""
+"""SQLite's full-text search (FTS5, migration 0019): web-search syntax, ranked, highlighted."""
 
 import re
 
