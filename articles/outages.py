@@ -5,14 +5,18 @@ An outage is nobody's fault in particular and passes: what it interrupted
 is tried again, never recorded as the page's or the feed's failure.
 """
 
+import functools
+import logging
 import random
+import time
 from datetime import timedelta
 
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connections
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+logger = logging.getLogger(__name__)
 OUTAGE_ERRORS = (
     RedisConnectionError,
     RedisTimeoutError,
@@ -28,6 +32,13 @@ OUTAGE_RETRY_SECONDS = 30
 # then three times as long each time; meanwhile the feed's text is shown.
 MAX_PAGE_RETRIES = 3
 PAGE_RETRY_FIRST = timedelta(minutes=10)
+
+
+# A task that meets an outage tries again every OUTAGE_PAUSE seconds for up
+# to OUTAGE_WAIT (about a database restart), then is queued again; both stay
+# well inside the task timeout.
+OUTAGE_WAIT = 45
+OUTAGE_PAUSE = 3
 
 
 class OutageProblem(str):
@@ -61,3 +72,46 @@ def page_retry_at(now, retries_so_far):
     if retries_so_far >= MAX_PAGE_RETRIES:
         return None
     return now + PAGE_RETRY_FIRST * 3**retries_so_far
+
+
+def rides_out_outages(task):
+    """For django-q2 task functions: one that meets an outage is run again
+    once it has passed, or queued again, not dropped.
+
+    A task that fails while the database is down fails in the worker with no
+    failed-task row kept (the row too needs the database), and a scheduled
+    run is lost with it. Tasks are idempotent (claims, upserts), so running
+    one again from the start is safe.
+    """
+
+    @functools.wraps(task)
+    def run(*args, **kwargs):
+        give_up = time.monotonic() + OUTAGE_WAIT
+        while True:
+            try:
+                return task(*args, **kwargs)
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                # Broken connections are not reused; the next query connects afresh.
+                for connection in connections.all(initialized_only=True):
+                    connection.close_if_unusable_or_obsolete()
+                if time.monotonic() + OUTAGE_PAUSE > give_up:
+                    return queue_again(task, args, kwargs, exc)
+                logger.warning("%s waits for an outage to pass: %r", task.__name__, exc)
+                time.sleep(OUTAGE_PAUSE)
+
+    return run
+
+
+def queue_again(task, args, kwargs, exc):
+    """The task, queued again (the broker may be up while the database is not);
+    raises the outage when the broker is down too."""
+    from django_q.tasks import async_task
+
+    try:
+        async_task(f"{task.__module__}.{task.__name__}", *args, **kwargs)
+    except Exception as broker_exc:
+        raise exc from broker_exc
+    logger.warning("%s queued again after an outage: %r", task.__name__, exc)
+    return f"queued again after an outage: {exc.__class__.__name__}"

@@ -1,4 +1,8 @@
-"""django-q2 entry points: ids in, one plain function each, next step enqueued."""
+"""django-q2 entry points: ids in, one plain function each, next step enqueued.
+
+Each rides out an outage of the database or Redis (articles/outages.py):
+run again once it has passed, or queued again, never dropped.
+"""
 
 import logging
 import math
@@ -13,6 +17,7 @@ from django_q.tasks import async_task
 
 from .ingest import ingest_source
 from .models import MAX_RELATING_ATTEMPTS, Article, Source
+from .outages import rides_out_outages
 from .page_cache import bump_content_version
 from .pipeline import extract_and_relate_article, extract_and_relate_articles
 from .related import relate_article
@@ -22,17 +27,21 @@ logger = logging.getLogger(__name__)
 POLL_LEASE = timedelta(minutes=10)
 
 
+@rides_out_outages
 def poll_sources_task():
     due = list(Source.objects.due().values_list("pk", flat=True))
+    broker = get_broker()
     # Not due again until the fetch has had time to run: a slow queue must not
     # collect one fetch of the same source a minute. The fetch sets the real time.
-    Source.objects.filter(pk__in=due).update(next_fetch_at=timezone.now() + POLL_LEASE)
-    broker = get_broker()
-    for source_id in due:
-        async_task("articles.tasks.fetch_source_task", source_id, group="fetch", broker=broker)
+    # Undone if the broker fails midway: the next poll asks again.
+    with transaction.atomic():
+        Source.objects.filter(pk__in=due).update(next_fetch_at=timezone.now() + POLL_LEASE)
+        for source_id in due:
+            async_task("articles.tasks.fetch_source_task", source_id, group="fetch", broker=broker)
     return len(due)
 
 
+@rides_out_outages
 def fetch_source_task(source_id):
     source = Source.objects.filter(pk=source_id).first()
     if source is None:
@@ -44,11 +53,13 @@ def fetch_source_task(source_id):
     return f"{result.status}: {len(result.new_article_ids)} new"
 
 
+@rides_out_outages
 def extract_article_task(article_id, force=False):
     """One article: the admin's "extract again", and tasks queued before batches."""
     return extract_and_relate_article(article_id, force=force)
 
 
+@rides_out_outages
 def extract_articles_task(article_ids):
     """A batch of articles; those not started within the batch's time go to a new task."""
     states, left = extract_and_relate_articles(article_ids, settings.EXTRACT_BATCH_SECONDS)
@@ -58,6 +69,7 @@ def extract_articles_task(article_ids):
     return f"{ready} of {len(states)} ready" + (f", {len(left)} re-enqueued" if left else "")
 
 
+@rides_out_outages
 def relate_article_task(article_id):
     """Relate one article again by hand; the pipeline relates in extract_article_task."""
     related = relate_article(article_id)
@@ -65,6 +77,7 @@ def relate_article_task(article_id):
     return len(related)
 
 
+@rides_out_outages
 def retry_stalled_task():
     """Re-enqueue articles whose task was lost (worker killed, broker restart) or
     failed after extracting (the task relates an extracted article it cannot claim).
@@ -90,10 +103,12 @@ def retry_stalled_task():
     return len(stalled) + len(unrelated)
 
 
+@rides_out_outages
 def prune_term_index_task():
     return f"{prune_term_index()} postings pruned"
 
 
+@rides_out_outages
 def remove_expired_articles_task():
     return f"{remove_expired_articles()} articles removed"
 

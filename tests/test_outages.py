@@ -292,3 +292,66 @@ def test_database_down_cached_pages_are_served_and_others_answer_503(site, datab
     database_relay.up()
     assert site.get(article.get_absolute_url()).status_code == 200
     assert site.get("/readyz").status_code == 200
+
+
+@pytest.mark.postgresql(reason="a relay in front of PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_a_task_that_meets_a_database_outage_runs_once_it_has_passed(
+    local_server, database_relay, sync_tasks
+):
+    """The sweeper's scheduled run, started while PostgreSQL is away, is not lost:
+    it waits and does its work when the database is back."""
+    import threading
+
+    article = ingested(local_server)[0]
+    Article.objects.filter(pk=article.pk).update(discovered_at=timezone.now() - timedelta(hours=1))
+    database_relay.down()
+    threading.Timer(4, database_relay.up).start()
+    started = time.monotonic()
+    assert tasks.retry_stalled_task() == 1
+    assert time.monotonic() - started >= 3
+    article.refresh_from_db()
+    assert article.state == Article.State.READY and article.word_count > 100
+
+
+@pytest.mark.postgresql(reason="a relay in front of PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_a_task_whose_outage_outlasts_the_wait_is_not_swallowed(database_relay, monkeypatch):
+    """With the database (here also the broker) still away after OUTAGE_WAIT,
+    the task fails as an outage: django-q2 keeps it, nothing claims success."""
+    from django.db import OperationalError
+
+    from articles import outages
+
+    monkeypatch.setattr(outages, "OUTAGE_WAIT", 1)
+    monkeypatch.setattr(outages, "OUTAGE_PAUSE", 0.5)
+    database_relay.down()
+    with pytest.raises(OperationalError):
+        tasks.poll_sources_task()
+
+
+@pytest.mark.postgresql(reason="the page's route reads the lease on its own connection")
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_keeps_its_lease_while_a_page_takes_longer(local_server, settings):
+    """A short lease, renewed while the batch waits for a slow page: the article
+    is never free for another worker meanwhile."""
+    from django.db import connection
+
+    settings.EXTRACTION_LEASE = 2
+    article = ingested(local_server)[0]
+    page = local_server.routes["/story-0.html"]
+    left = []
+
+    def slow(handler):
+        time.sleep(3)
+        claimed_until = Article.objects.values_list("claimed_until", flat=True).get(pk=article.pk)
+        left.append((claimed_until - timezone.now()).total_seconds())
+        connection.close()
+        return page
+
+    local_server.routes["/story-0.html"] = slow
+    from articles.pipeline import extract_and_relate_articles
+
+    states, _left = extract_and_relate_articles([article.pk])
+    assert states == {article.pk: Article.State.READY}
+    assert left and left[0] > 0, left
