@@ -4,12 +4,14 @@ from django.contrib.auth import views as auth_views
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
-from articles.sitemaps import sitemaps
 from articles.availability import readyz
+from articles.forms import AdminLoginForm, LoginForm
+from articles.sitemaps import sitemaps
 from articles.views import SignupView, healthz
 
 admin.site.site_header = "Lede administration"
 admin.site.site_title = "Lede admin"
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -21,7 +23,9 @@ urlpatterns = [
     # host (no sites framework here): give them the site's own name.
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(extra_context={"site_name": settings.SITE_NAME}),
+        auth_views.LoginView.as_view(
+            authentication_form=LoginForm, extra_context={"site_name": settings.SITE_NAME}
+        ),
         name="login",
     ),
     path(

@@ -1,7 +1,11 @@
+import re
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -19,8 +23,20 @@ from .opml import OPMLError, export_opml, import_outlines, parse_opml
 from .sources import create_source, pause_sources, resume_sources
 
 
+class ModelAdmin(admin.ModelAdmin):
+    def response_action(self, request, queryset):
+        # Django filters on the posted ids as they come: "1e309" fails as a
+        # ValueError, a 500, instead of a bad request.
+        try:
+            for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+                self.model._meta.pk.to_python(value)
+        except ValidationError:
+            return HttpResponseBadRequest("The selected ids are not ids.")
+        return super().response_action(request, queryset)
+
+
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(ModelAdmin):
     list_display = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name"]
@@ -82,7 +98,7 @@ class PreviewForm(forms.Form):
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(ModelAdmin):
     list_display = [
         "name",
         "health",
@@ -164,12 +180,12 @@ class SourceAdmin(admin.ModelAdmin):
     def preview_view(self, request):
         """What the extractor gets from a page, before a source is added."""
         initial = {}
-        article_id = request.GET.get("article", "")
-        if article_id:
-            article = Article.objects.filter(pk=article_id).first() if article_id.isdigit() else None
-            if article is None:
-                return redirect("admin:articles_source_preview")
-            initial["url"] = article.url
+        if "article" in request.GET:
+            # str.isdigit() takes "²", which int() refuses.
+            article_id = request.GET["article"]
+            if not re.fullmatch(r"[0-9]{1,18}", article_id):
+                raise Http404("No such article.")
+            initial["url"] = get_object_or_404(Article, pk=int(article_id)).url
         form = PreviewForm(request.POST or None, initial=initial)
         extraction, error = None, ""
         if request.method == "POST" and form.is_valid():
@@ -263,7 +279,7 @@ def unfeature(modeladmin, request, queryset):
 
 
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
+class ArticleAdmin(ModelAdmin):
     list_display = [
         "title", "source", "published_at", "state", "is_hidden", "is_featured", "comment_count",
         "word_count",
@@ -300,13 +316,13 @@ class ArticleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(ModelAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name"]
 
 
 @admin.register(Story)
-class StoryAdmin(admin.ModelAdmin):
+class StoryAdmin(ModelAdmin):
     list_display = ["__str__", "lead_article", "source_count", "article_count", "updated_at"]
     list_select_related = ["lead_article"]
     # Chosen by refresh_stories (the fullest original text), which
@@ -316,7 +332,7 @@ class StoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(RelatedLink)
-class RelatedLinkAdmin(admin.ModelAdmin):
+class RelatedLinkAdmin(ModelAdmin):
     list_display = ["from_article", "to_article", "score"]
     list_select_related = ["from_article", "to_article"]
     raw_id_fields = ["from_article", "to_article"]
@@ -333,7 +349,7 @@ def show_comments(modeladmin, request, queryset):
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(ModelAdmin):
     list_display = ["short_body", "article", "user", "created_at", "is_public"]
     list_filter = [
         "is_public",

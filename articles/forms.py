@@ -1,5 +1,7 @@
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.core.validators import MaxLengthValidator
 
 from .discovery import discover_feeds
 from .fetch import FetchError
@@ -13,6 +15,28 @@ class SignupForm(UserCreationForm):
 
     class Meta(UserCreationForm.Meta):
         fields = ["username", "email"]
+
+
+class UsernameLengthMixin:
+    """A too long username is a form error at sign-in.
+
+    AuthenticationForm sets the field's max_length after the field is built,
+    so no validator checks it, and django-axes would write the failed
+    attempt's username to a varchar(255): a 500.
+    """
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        field = self.fields["username"]
+        field.validators.append(MaxLengthValidator(field.max_length))
+
+
+class LoginForm(UsernameLengthMixin, AuthenticationForm):
+    pass
+
+
+class AdminLoginForm(UsernameLengthMixin, AdminAuthenticationForm):
+    pass
 
 
 class CommentForm(forms.ModelForm):
