@@ -164,11 +164,20 @@ class Story(models.Model):
     article_count = models.PositiveIntegerField(default=1)
     first_published_at = models.DateTimeField()
     updated_at = models.DateTimeField()
+    # What each source adds and the timeline (related.additions), computed
+    # by a scheduled task once its members change, never on a page view.
+    additions = models.JSONField(default=dict, blank=True, editable=False)
+    additions_stale = models.BooleanField(default=True, editable=False)
 
     class Meta:
         verbose_name_plural = "stories"
         ordering = ["-updated_at"]
-        indexes = [models.Index(fields=["-updated_at"])]
+        indexes = [
+            models.Index(fields=["-updated_at"]),
+            models.Index(
+                fields=["id"], condition=Q(additions_stale=True), name="story_additions_stale"
+            ),
+        ]
 
     def __str__(self):
         return f"Story {self.pk}"

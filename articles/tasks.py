@@ -21,6 +21,7 @@ from .outages import rides_out_outages
 from .page_cache import bump_content_version
 from .pipeline import extract_and_relate_article, extract_and_relate_articles
 from .related import relate_article
+from .related.additions import refresh_stale_additions
 from .retention import prune_term_index, remove_expired_articles
 
 logger = logging.getLogger(__name__)
@@ -101,6 +102,15 @@ def retry_stalled_task():
             )
     enqueue_extraction(stalled + list(unrelated))
     return len(stalled) + len(unrelated)
+
+
+@rides_out_outages
+def refresh_story_additions_task():
+    """What each source adds, for the stories that changed since the last run."""
+    refreshed = refresh_stale_additions()
+    if refreshed:
+        bump_content_version()
+    return f"{refreshed} stories"
 
 
 @rides_out_outages

@@ -11,6 +11,7 @@ from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse, reverse_lazy
+from django.utils.dateparse import parse_datetime
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
@@ -185,7 +186,9 @@ class ArticleDetailView(DetailView):
         return (
             Article.objects.visible()
             .select_related("source", "story", "copy_of__source")
-            .defer(*heavy_columns(keep=shown), *heavy_columns(prefix="copy_of__"))
+            .defer(
+                *heavy_columns(keep=shown), *heavy_columns(prefix="copy_of__"), "story__additions"
+            )
             .prefetch_related(
                 Prefetch("comments", queryset=comments, to_attr="public_comments"),
                 Prefetch("copies", queryset=copies, to_attr="visible_copies"),
@@ -210,7 +213,7 @@ class ArticleDetailView(DetailView):
 class StoryDetailView(DetailView):
     # The lead gives the page its title only.
     queryset = Story.objects.select_related("lead_article").only(
-        "article_count", "source_count", "first_published_at", "updated_at",
+        "article_count", "source_count", "first_published_at", "updated_at", "additions",
         "lead_article", "lead_article__title", "lead_article__slug",
     )
 
@@ -218,7 +221,17 @@ class StoryDetailView(DetailView):
         coverage = (
             Article.objects.for_list().filter(story=self.object).order_by("published_at", "id")
         )
-        return super().get_context_data(coverage=coverage, **kwargs)
+        additions = self.object.additions or {}
+        timeline = [
+            {**entry, "published_at": parse_datetime(entry["published_at"])}
+            for entry in additions.get("timeline", [])
+        ]
+        return super().get_context_data(
+            coverage=coverage,
+            source_additions=additions.get("sources", []),
+            timeline=timeline if len(timeline) > 1 else [],
+            **kwargs,
+        )
 
 
 class SignupView(FormView):

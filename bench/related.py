@@ -323,6 +323,14 @@ def main():
             timings.append(time.perf_counter() - started)
     ms_per_article = 1000 * sum(timings) / len(timings)
     timings.sort()
+    # What each source adds: once per changed story, by its scheduled task,
+    # not inside relating (whose figures above it must not change).
+    from articles.related.additions import refresh_stale_additions
+
+    started, stories = time.perf_counter(), 0
+    while batch := refresh_stale_additions():
+        stories += batch
+    additions_seconds = time.perf_counter() - started
     result = measure(ids)
     precision, recall, f1 = result["b3"]
     print(f"database: {connection.vendor}; dataset: {Path(options.dataset).name}; filler articles: {options.filler}")
@@ -336,6 +344,8 @@ def main():
     print(f"linking one new article: mean {ms_per_article:.1f} ms, median {1000 * timings[len(timings) // 2]:.1f} ms, "
           f"p95 {1000 * timings[int(len(timings) * 0.95)]:.1f} ms")
     print(f"SQL statements per article: mean {sum(statements) / len(statements):.1f}, max {max(statements)}")
+    print(f"what each source adds, afterwards: {stories} stories in {additions_seconds:.1f} s, "
+          f"{1000 * additions_seconds / (stories or 1):.1f} ms a story")
     print(
         f"p_at_1={result['p_at_1']:.3f} p_at_5={result['p_at_5']:.3f} "
         f"hard_negative_share={result['hard_negative_share']:.3f} b3_precision={precision:.3f} "

@@ -93,3 +93,33 @@ def test_related_cards_sit_beside_the_text_and_before_comments_on_phones(
             assert cards["x"] > body["x"] + body["width"]
 
     shoot_all(contexts, live_server.url + flood.get_absolute_url(), "article-related", check)
+
+
+def test_story_page_tells_what_each_source_adds_and_when(contexts, live_server, coverage):
+    from articles.models import Article
+    from articles.related.additions import refresh_stale_additions
+
+    flood, follow_up = coverage
+    Article.objects.filter(pk=flood.pk).update(
+        body_text="Storm Corran pushed the river Lune over its banks in Marrowby.\n"
+        "Mayor Ilse Varga opened 3 shelters at the Marrowby school on Quay Street."
+    )
+    Article.objects.filter(pk=follow_up.pk).update(
+        body_text="Storm Corran pushed the river Lune over its banks in Marrowby.\n"
+        "Insurers put the damage at 40 million pounds, the Northgate Times learned."
+    )
+    refresh_stale_additions()
+
+    def check(page, size):
+        additions = page.locator("#additions")
+        assert additions.get_by_role("heading", name="What each source adds").is_visible()
+        assert "harbour herald adds:" in additions.inner_text().lower()
+        assert "40 million pounds" in additions.inner_text()
+        assert page.get_by_role("heading", name="Timeline").is_visible()
+        assert page.locator(".timeline-item").count() == 2
+
+    page = contexts("light", "desktop")
+    page.goto(live_server.url + flood.get_absolute_url())
+    page.get_by_role("link", name="what each adds").click()
+    page.wait_for_url(f"**{flood.story.get_absolute_url()}#additions")
+    shoot_all(contexts, live_server.url + flood.story.get_absolute_url(), "story-additions", check)

@@ -68,6 +68,17 @@ def test_make_demo_fills_the_site(tmp_path):
             assert "Read the original" in page
             assert "Related articles" in page
             assert page.count('class="related-card"') >= 4, path
+        # The scheduled task tells what each source of a demo story adds.
+        stories = sorted(set(re.findall(r'href="(/stories/\d+/)"', get(home))))
+        assert stories
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            pages = [get(home.rstrip("/") + path) for path in stories]
+            if all("What each source adds" in page and " adds:" in page for page in pages):
+                break
+            time.sleep(3)
+        assert all("What each source adds" in page for page in pages), stories
+        assert all("First report:" in page for page in pages)
     finally:
         os.killpg(serve.pid, signal.SIGINT)
         try:

@@ -174,7 +174,7 @@ def refresh_stories(story_ids):
     ids = ", ".join(["%s"] * len(story_ids))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {story} SET"
+            f"UPDATE {story} SET additions_stale = %s,"
             f" article_count = (SELECT COUNT(*) {members}),"
             f" source_count = (SELECT COUNT(DISTINCT a.source_id) {members}),"
             f" first_published_at = (SELECT MIN(a.published_at) {members}),"
@@ -184,7 +184,7 @@ def refresh_stories(story_ids):
             " CASE WHEN a.copy_of_id IS NULL THEN 0 ELSE 1 END, a.word_count DESC,"
             " a.published_at, a.id LIMIT 1)"
             f" WHERE id IN ({ids}) AND EXISTS (SELECT 1 {members})",
-            visible * 5 + story_ids + visible,
+            [True] + visible * 5 + story_ids + visible,
         )
         # Each member learns whether it is now the lead (only changed rows are written).
         cursor.execute(

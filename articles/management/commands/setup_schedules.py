@@ -16,6 +16,13 @@ SCHEDULES = [
         "minutes": 1,
     },
     {
+        # Once a story changes, not while relating each article (bench/NOTES-related.md).
+        "name": "What each source adds to changed stories",
+        "func": "articles.tasks.refresh_story_additions_task",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 1,
+    },
+    {
         "name": "Prune the term index",
         "func": "articles.tasks.prune_term_index_task",
         "schedule_type": Schedule.HOURLY,
