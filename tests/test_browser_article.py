@@ -123,3 +123,61 @@ def test_story_page_tells_what_each_source_adds_and_when(contexts, live_server, 
     page.get_by_role("link", name="what each adds").click()
     page.wait_for_url(f"**{flood.story.get_absolute_url()}#additions")
     shoot_all(contexts, live_server.url + flood.story.get_absolute_url(), "story-additions", check)
+
+
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+# What Chromium sends once its install criteria are met: an event whose
+# prompt() shows its own dialog (out of the page's reach in a test).
+OFFER_INSTALL = """() => {
+  const event = new Event("beforeinstallprompt", {cancelable: true});
+  window.prompted = 0;
+  event.prompt = () => { window.prompted += 1; return Promise.resolve(); };
+  event.userChoice = Promise.resolve({outcome: "accepted"});
+  window.dispatchEvent(event);
+}"""
+
+
+def test_install_block_offers_the_browser_s_install_or_the_ios_hint_and_never_nags(
+    browser, contexts, live_server, coverage
+):
+    flood, _ = coverage
+    url = live_server.url + flood.get_absolute_url()
+
+    page = contexts("light", "desktop")
+    page.goto(url)
+    block = page.locator("[data-install]")
+    assert block.is_hidden(), "no offer from the browser: nothing shown"
+    page.evaluate(OFFER_INSTALL)
+    assert block.get_by_role("button", name="Install Lede").is_visible()
+    assert block.locator("[data-install-ios]").is_hidden()
+    ARTIFACTS.mkdir(exist_ok=True)
+    block.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "install-offer-light-desktop.png"))
+    block.get_by_role("button", name="Install Lede").click()
+    assert page.evaluate("window.prompted") == 1
+    page.wait_for_selector("[data-install]", state="hidden")
+
+    for scheme in SCHEMES:
+        iphone = browser.new_context(
+            user_agent=IPHONE, viewport={"width": 390, "height": 844}, color_scheme=scheme
+        )
+        page = iphone.new_page()
+        page.goto(url)
+        hint = page.locator("[data-install-ios]")
+        assert hint.is_visible() and "Add to Home Screen" in hint.inner_text()
+        assert page.locator("[data-install-button]").is_hidden()
+        page.locator("[data-install]").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / f"install-ios-{scheme}-phone.png"))
+        assert page.locator("[role=dialog], dialog[open]").count() == 0, "no pop-up"
+        iphone.close()
+
+    installed = browser.new_context(user_agent=IPHONE)
+    page = installed.new_page()
+    page.add_init_script("Object.defineProperty(navigator, 'standalone', {value: true})")
+    page.goto(url)
+    page.evaluate(OFFER_INSTALL)
+    assert page.locator("[data-install]").is_hidden(), "installed: never shown"
+    installed.close()

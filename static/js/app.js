@@ -8,3 +8,32 @@ if ("serviceWorker" in navigator) {
     registration.active.postMessage({ type: "keep", urls });
   }).catch(() => {});
 }
+
+// "Install Lede" at the end of an article: a button where the browser offers
+// to install (beforeinstallprompt), the iOS "Add to Home Screen" hint on iOS,
+// nothing once installed. No pop-up: the reader asks or it stays a block.
+(() => {
+  const block = document.querySelector("[data-install]");
+  if (!block) return;
+  const installed = window.matchMedia("(display-mode: standalone)").matches || navigator.standalone === true;
+  if (installed) return;
+  const button = block.querySelector("[data-install-button]");
+  let offer = null;
+  window.addEventListener("beforeinstallprompt", (event) => {
+    event.preventDefault();
+    offer = event;
+    button.hidden = false;
+    block.hidden = false;
+  });
+  button.addEventListener("click", () => {
+    if (!offer) return;
+    offer.prompt();
+    offer.userChoice.finally(() => { offer = null; block.hidden = true; });
+  });
+  window.addEventListener("appinstalled", () => { block.hidden = true; });
+  const ios = /iphone|ipad|ipod/i.test(navigator.userAgent) || (navigator.platform === "MacIntel" && navigator.maxTouchPoints > 1);
+  if (ios) {
+    block.querySelector("[data-install-ios]").hidden = false;
+    block.hidden = false;
+  }
+})();
