@@ -22,12 +22,17 @@ Where the server runs without autovacuum (as some machines here do), the bench a
 autovacuum's default thresholds itself every 2 s (class Autovacuum), as production's
 PostgreSQL would; the header says which.
 Prints a header comment and one line per worker count:
-    workers=N articles_per_s=0.0 raw_per_s=0.0 ratio=0.00 max_rss_mb=0
-raw_per_s is extract_page alone on one core over the same pages, measured in the same run just
-before the cluster starts; ratio = articles_per_s / (raw_per_s x workers); max_rss_mb is the
-largest VmRSS of any worker process, sampled every 0.5 s. Progress and a breakdown (CPU per
-process kind, database transactions and queries per article, and the CPU an article took
-besides extract_page against what the target ratio leaves for it) go to stderr.
+    workers=N articles_per_s=0.0 cpu_ms_per_article=0.0 extract_ms=0.0 cost_ratio=0.00 max_rss_mb=0
+cpu_ms_per_article is the CPU of every process serving the pipeline (the cluster's processes,
+the database's PostgreSQL backends but the bench's own, the PostgreSQL server's background
+processes, redis-server; not the bench with its page server) over the run, divided by the
+articles ingested; extract_ms is extract_page's own CPU a page (its thread's CPU time), over
+the same pages on one core in the same run just before the cluster starts; cost_ratio is their
+quotient (the target: 2.0 or less with two workers). max_rss_mb is the largest VmRSS of any
+worker process, sampled every 0.5 s. Progress and a breakdown (CPU per process kind,
+database transactions and queries per article) go to stderr. Redis and the PostgreSQL
+server's own processes are shared with whatever else runs on the machine: the header of
+each run says how busy it was, and `other` in the breakdown how much the rest used.
 """
 
 import argparse
@@ -62,7 +67,6 @@ PAGES_DIR = CORPUS / "extraction" / "scrapinghub-aeb"
 ITEMS_PER_FEED = 250
 SUMMARY_WORDS = 30
 STALL_SECONDS = 240
-TARGET_RATIO = {1: 0.8, 2: 0.65}  # the issue's targets, by worker count
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
@@ -164,7 +168,8 @@ def serve(server, plan, source_count, latency=0.0):
 
 
 def measure_raw(pages, base):
-    """extract_page alone over every page, in this process pinned to one core."""
+    """extract_page alone over every page, in this process pinned to one core:
+    (pages a second, ms of this thread's CPU a page)."""
     from articles.extract import extract_page
 
     previous = os.sched_getaffinity(0)
@@ -172,13 +177,14 @@ def measure_raw(pages, base):
     try:
         for page in pages[:3]:  # warm-up: imports, lazy tables
             extract_page(page["html"], base + "/warmup.html")
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.thread_time()
         for page in pages:
             extract_page(page["html"], f"{base}/raw/{page['id'][:16]}.html")
         elapsed = time.perf_counter() - started
+        cpu = time.thread_time() - cpu_started
     finally:
         os.sched_setaffinity(0, previous)
-    return len(pages) / elapsed
+    return len(pages) / elapsed, cpu / len(pages) * 1000
 
 
 # -- database ----------------------------------------------------------------------
@@ -284,8 +290,9 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def postgres_kinds(database):
-    """{pid: kind} of PostgreSQL processes: backends of `database`, and the server's own."""
+def server_kinds(database, own_backend):
+    """{pid: kind} of the servers the pipeline uses: PostgreSQL's backends of `database`
+    (but the bench's own, which polls), the PostgreSQL server's own processes, and Redis."""
     kinds = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -294,10 +301,14 @@ def postgres_kinds(database):
             except OSError:
                 continue
             if title.startswith("postgres: "):
-                if f" {database} " in title:
+                if int(entry) == own_backend:
+                    kinds[int(entry)] = "bench-postgres"
+                elif f" {database} " in title:
                     kinds[int(entry)] = "postgres"
                 elif "(" not in title:  # checkpointer, WAL writer: shared, but serve this run
                     kinds[int(entry)] = "postgres-server"
+            elif title.startswith("redis-server"):  # broker and cache (shared with others here)
+                kinds[int(entry)] = "redis"
     return kinds
 
 
@@ -322,6 +333,11 @@ class Sampler(threading.Thread):
         self.log_offset = 0
         self.machine_start = machine_jiffies()
         self.started = time.monotonic()
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            self.own_backend = cursor.fetchone()[0]
         self.sample()
 
     def read_roles(self):
@@ -345,7 +361,7 @@ class Sampler(threading.Thread):
             role = self.roles.get(pid, "main" if pid == self.cluster.pid else "sentinel")
             self.max_rss[role] = max(self.max_rss[role], rss_kb(pid))
             self.track(pid, role)
-        for pid, kind in postgres_kinds(self.database).items():
+        for pid, kind in server_kinds(self.database, self.own_backend).items():
             self.track(pid, kind)
         self.track(os.getpid(), "bench")
 
@@ -487,8 +503,8 @@ def run_pipeline(args, workers, pages, server, env, workdir):
     feeds = serve(server, plan, source_count, args.latency_ms / 1000)
 
     log(f"workers={workers}: raw extract_page over {len(pages)} pages, one core")
-    raw = measure_raw(pages, server.base)
-    log(f"  raw {raw:.1f} pages/s")
+    raw, extract_ms = measure_raw(pages, server.base)
+    log(f"  raw {raw:.1f} pages/s, {extract_ms:.1f} ms of CPU a page")
 
     reset_database(args.database_url, env)
     for n, feed in enumerate(feeds):
@@ -579,19 +595,14 @@ def run_pipeline(args, workers, pages, server, env, workdir):
     if cores["other"] > 0.2:
         log(f"  WARNING: other processes used {cores['other']:.2f} cores during the run; "
             "the figures are low by that much contention")
-    raw_ms = 1000 / raw
-    worker_ms = cores.get("worker", 0) * sampler.wall / ready * 1000
-    log(f"  worker cpu per article: {worker_ms:.0f} ms (raw extract_page {raw_ms:.0f} ms)")
-    if workers in TARGET_RATIO:
-        # At ratio r each worker extracts r x raw articles a second, so an article
-        # may take raw_ms / r of its CPU, and cores x raw_ms / (r x workers) of the
-        # machine's: the rest of those is what all but extract_page may cost.
-        target = TARGET_RATIO[workers]
-        machine_ms = sampler.machine_cores * sampler.wall / ready * 1000
-        log(f"  besides extract_page, an article took {worker_ms - raw_ms:.0f} ms of the "
-            f"workers' CPU and {machine_ms - raw_ms:.0f} ms of the machine's; ratio {target} "
-            f"leaves {raw_ms / target - raw_ms:.0f} and "
-            f"{os.cpu_count() * raw_ms / (target * workers) - raw_ms:.0f}")
+    # Every process serving the pipeline: the cluster's, PostgreSQL's (but the
+    # bench's own polling backend) and Redis; not the bench with its page server.
+    pipeline_roles = set(cores) - {"bench", "bench-postgres", "other"}
+    pipeline_ms = sum(cores[role] for role in pipeline_roles) * sampler.wall / ready * 1000
+    log("  cpu ms per article: " + " ".join(
+        f"{role}={cores[role] * sampler.wall / ready * 1000:.1f}" for role in sorted(pipeline_roles))
+        + f" total={pipeline_ms:.1f} (extract_page alone {extract_ms:.1f}; ratio 2.0 leaves "
+        f"{extract_ms:.1f} for the rest)")
     log(f"  db per article: transactions={transactions / args.articles:.1f} "
         f"tuples_read={tuples_read / args.articles:.0f} "
         f"tuples_written={tuples_written / args.articles:.1f}")
@@ -600,7 +611,8 @@ def run_pipeline(args, workers, pages, server, env, workdir):
     return {
         "workers": workers,
         "rate": rate,
-        "raw": raw,
+        "cpu_ms": pipeline_ms,
+        "extract_ms": extract_ms,
         "max_rss_mb": sampler.max_rss["worker"] / 1024,
         "other_cores": cores["other"],
         "log_path": log_path,
@@ -678,7 +690,9 @@ def machine():
     except OSError:
         pass
     memory = os.sysconf("SC_PHYS_PAGES") * PAGE_SIZE / 2**30
-    return f"nproc={os.cpu_count()} cpu={model or platform.machine()} mem={memory:.1f}GiB"
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    return (f"nproc={os.cpu_count()} cpu={model or platform.machine()} mem={memory:.1f}GiB "
+            f"load={load} {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
 
 
 def main():
@@ -752,8 +766,9 @@ def main():
             results.append(result)
             print(
                 f"workers={workers} articles_per_s={result['rate']:.1f} "
-                f"raw_per_s={result['raw']:.1f} "
-                f"ratio={result['rate'] / (result['raw'] * workers):.2f} "
+                f"cpu_ms_per_article={result['cpu_ms']:.1f} "
+                f"extract_ms={result['extract_ms']:.1f} "
+                f"cost_ratio={result['cpu_ms'] / result['extract_ms']:.2f} "
                 f"max_rss_mb={result['max_rss_mb']:.0f}",
                 flush=True,
             )

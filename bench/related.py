@@ -6,7 +6,7 @@
 
 Each line of the JSONL is one article: doc_id, title, text, event_cluster, and optionally topic,
 source and date. The database named by DATABASE_URL is emptied first (default: a temporary SQLite
-file). Articles are related one at a time in date order, as the pipeline does; --filler adds that
+file). Articles are related in date order, in batches of --batch (10) as the pipeline's tasks do; --filler adds that
 many random-text articles spread over the year before, to show the cost per new article.
 """
 
@@ -287,6 +287,11 @@ def main():
     )
     parser.add_argument("--split-seed", type=int, default=1)
     parser.add_argument(
+        "--batch", type=int, default=10,
+        help="articles related together, as a task's batch in the pipeline (EXTRACT_BATCH); "
+             "1: relate_article, one at a time",
+    )
+    parser.add_argument(
         "--set", action="append", default=[], metavar="NAME=VALUE",
         help="override a constant of the articles/related/ package for this run, e.g. STORY_MIN_LINKAGE=0.3",
     )
@@ -295,7 +300,7 @@ def main():
     setup_django()
     from django.db import connection
 
-    from articles.related import relate_article
+    from articles.related import relate_article, relate_articles
 
     rng = random.Random(options.seed)
     documents = load_documents(options.dataset)
@@ -316,11 +321,18 @@ def main():
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(count_statement):
-        for pk in order:
+        for start in range(0, len(order), options.batch):
+            batch = order[start : start + options.batch]
             statements.append(0)
             started = time.perf_counter()
-            relate_article(pk)
-            timings.append(time.perf_counter() - started)
+            if options.batch == 1:
+                relate_article(batch[0])
+            else:
+                relate_articles(batch)
+            # Per article: each of the batch's articles counts its share.
+            share = (time.perf_counter() - started) / len(batch)
+            timings.extend([share] * len(batch))
+            statements[-1:] = [statements[-1] / len(batch)] * len(batch)
     ms_per_article = 1000 * sum(timings) / len(timings)
     timings.sort()
     # What each source adds: once per changed story, by its scheduled task,
@@ -343,7 +355,7 @@ def main():
     print(f"stories B-cubed precision {precision:.3f}, recall {recall:.3f}, F1 {f1:.3f}")
     print(f"linking one new article: mean {ms_per_article:.1f} ms, median {1000 * timings[len(timings) // 2]:.1f} ms, "
           f"p95 {1000 * timings[int(len(timings) * 0.95)]:.1f} ms")
-    print(f"SQL statements per article: mean {sum(statements) / len(statements):.1f}, max {max(statements)}")
+    print(f"SQL statements per article: mean {sum(statements) / len(statements):.1f}, max {max(statements):.1f}")
     print(f"what each source adds, afterwards: {stories} stories in {additions_seconds:.1f} s, "
           f"{1000 * additions_seconds / (stories or 1):.1f} ms a story")
     print(

@@ -349,3 +349,93 @@ def test_the_victim_of_a_deadlock_runs_again():
     assert errors == []
     assert sorted(runs.values()) == [1, 2]  # one victim, run twice
     assert counted_documents() == {"north": 2, "south": 2}
+
+
+def related_state():
+    """Links, stories (as groups), copies and frequencies, independent of row ids."""
+    articles = {article.pk: article.title + article.body_text[-40:] for article in Article.objects.all()}
+    links = sorted(
+        (articles[link.from_article_id], articles[link.to_article_id], link.score)
+        for link in RelatedLink.objects.all()
+    )
+    groups = {}
+    for pk, story_id in Article.objects.values_list("pk", "story_id"):
+        groups.setdefault(story_id, set()).add(articles[pk])
+    copies = sorted(
+        articles[pk] for pk in Article.objects.filter(copy_of__isnull=False).values_list("pk", flat=True)
+    )
+    stories = sorted(tuple(sorted(group)) for group in groups.values())
+    terms = ArticleTerm.objects.count()
+    return links, stories, copies, counted_documents(), terms, Story.objects.count()
+
+
+def quake_coverage():
+    """Two events, several outlets, a wire copy, an edited copy and unrelated news."""
+    now = timezone.now()
+    articles = [make_quake(event, n) for event in EVENTS for n in range(4)]
+    original = articles[0]
+    articles.append(make_article(
+        title="Quake kills 23 in Aceh (wire)", body_text=original.body_text.replace(". ", ".  "),
+        published_at=now - timedelta(minutes=50),
+    ))
+    articles.append(make_article(
+        title=original.title, body_text=original.body_text + " Editing by Jane Doe.",
+        published_at=now - timedelta(minutes=40),
+    ))
+    articles.extend(
+        make_article(title=f"Unrelated news {n}", body_text=FILLERS[n],
+                     published_at=now - timedelta(hours=8, minutes=n))
+        for n in range(4)
+    )
+    return sorted(articles, key=lambda article: (article.published_at, article.pk))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("batch", [3, 20])
+def test_a_batch_related_together_ends_as_one_at_a_time(batch):
+    """relate_articles leaves the same links, stories, copies, index and frequencies
+    as relate_article on each article in date order, whether the batch holds every
+    article or they come in several batches."""
+    from articles.related import relate_articles
+
+    articles = quake_coverage()
+    relate_all(articles)
+    one_at_a_time = related_state()
+    assert one_at_a_time[2]  # the copies were found
+    Article.objects.update(story=None, copy_of=None, terms={}, is_story_lead=False)
+    RelatedLink.objects.all().delete()
+    ArticleTerm.objects.all().delete()
+    DocumentFrequency.objects.all().delete()
+    Story.objects.all().delete()
+    ids = [article.pk for article in articles]
+    for start in range(0, len(ids), batch):
+        relate_articles(ids[start : start + batch])
+    assert related_state() == one_at_a_time
+
+
+@pytest.mark.django_db
+def test_a_batch_related_again_changes_nothing():
+    """A redelivered task relates its batch again: nothing is counted or indexed twice,
+    the copies stay copies, and every article keeps a story and its links."""
+    from articles.related import relate_articles
+
+    ids = [article.pk for article in quake_coverage()]
+    relate_articles(ids)
+    links, stories, *counts = related_state()
+    relate_articles(ids)
+    links_again, stories_again, *counts_again = related_state()
+    assert counts_again == counts
+    assert len(links_again) == len(links) and len(stories_again) == len(stories)
+    assert not Article.objects.filter(story__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_a_batch_is_related_in_a_constant_number_of_statements(django_assert_max_num_queries):
+    """One read of the frequencies, one candidate search, one write of links and stories:
+    the statements do not grow with the batch."""
+    from articles.related import relate_articles
+
+    articles = quake_coverage()
+    relate_all(articles[:4])
+    with django_assert_max_num_queries(24):  # one at a time: about 15 an article
+        relate_articles([article.pk for article in articles[4:]])

@@ -141,11 +141,11 @@ def test_the_sweeper_stops_relating_an_article_that_always_fails(
     article = extract_article(Article.objects.get().pk)
     calls = []
 
-    def broken(article_id):
-        calls.append(article_id)
+    def broken(article_ids):
+        calls.append(article_ids)
         raise RuntimeError("relating bug")
 
-    monkeypatch.setattr(relating, "relate_article", broken)
+    monkeypatch.setattr(relating, "relate_articles", broken)
     for attempt in range(1, MAX_RELATING_ATTEMPTS + 1):
         Article.objects.update(extracted_at=timezone.now() - timedelta(minutes=10))
         with pytest.raises(RuntimeError):  # inline here; the cluster records the failure
@@ -198,17 +198,17 @@ def test_a_feeds_new_articles_go_out_in_batches_one_per_worker_at_least(settings
     assert [pk for batch in batches for pk in batch] == list(range(25))
 
 
-@pytest.mark.postgresql(reason="relating runs in its own thread on PostgreSQL only; SQLite has one writer at a time")
+@pytest.mark.postgresql(reason="pages are fetched in threads on PostgreSQL only; SQLite has one writer at a time")
 @pytest.mark.django_db(transaction=True)
-def test_a_batch_relates_and_fetches_in_its_own_threads_and_connections(local_server, settings):
-    """Outside a transaction, on PostgreSQL, relating runs beside the next extraction
-    and pages are fetched in fetching threads: every article ends related; the
-    threads' connections (the fetch slots live in the database here) outlive the
-    batch and are closed when the threads stop."""
+def test_a_batch_fetches_in_its_own_threads_and_connections(local_server, settings):
+    """Outside a transaction, on PostgreSQL, pages are fetched in fetching threads
+    and the batch is related together: every article ends related; the threads'
+    connections (the fetch slots live in the database here) outlive the batch
+    and are closed when the threads stop."""
     from django.db import connection
 
     from articles import pipeline
-    from articles.pipeline import fetching, relating
+    from articles.pipeline import fetching
 
     def backends():
         with connection.cursor() as cursor:
@@ -228,8 +228,8 @@ def test_a_batch_relates_and_fetches_in_its_own_threads_and_connections(local_se
     assert [article.state for article in articles] == [Article.State.READY] * 3
     assert all(article.story_id for article in articles)
     assert RelatedLink.objects.filter(from_article=articles[0]).count() == 2
-    assert "thread" in relating._relater and len(fetching._fetchers) == 3
-    assert backends() == before + 1 + 3
+    assert len(fetching._fetchers) == 3
+    assert backends() == before + 3
     pipeline.stop_pipeline_threads()
     # A closed connection's backend leaves pg_stat_activity a moment later.
     deadline = time.monotonic() + 5
@@ -369,10 +369,10 @@ def test_a_batchs_fetching_threads_read_robots_txt_once(local_server, settings):
     assert sorted(page_requests(local_server)) == [f"/story-{n}.html" for n in range(3)]
 
 
-@pytest.mark.postgresql(reason="relating runs in its own thread on PostgreSQL only; inline, the first error ends the batch")
 @pytest.mark.django_db(transaction=True)
 def test_a_relating_error_fails_the_batch_after_the_others_are_related(local_server, monkeypatch):
-    """The error reaches django-q2 (a failed task, kept for the admin) only once the rest
+    """When the batch cannot be related together, each article is related on its own;
+    the error reaches django-q2 (a failed task, kept for the admin) only once the rest
     of the batch is related; its article stays extracted, for the sweeper to relate."""
     from articles.ingest import ingest_source
     from articles.pipeline import relating
@@ -381,11 +381,15 @@ def test_a_relating_error_fails_the_batch_after_the_others_are_related(local_ser
     ids = ingest_source(source).new_article_ids
     relate_article = relating.relate_article
 
+    def failing_batch(article_ids):
+        raise RuntimeError("deadlock detected")
+
     def failing_for_the_first(article_id):
         if article_id == min(ids):
             raise RuntimeError("could not serialize access")
         return relate_article(article_id)
 
+    monkeypatch.setattr(relating, "relate_articles", failing_batch)
     monkeypatch.setattr(relating, "relate_article", failing_for_the_first)
     with pytest.raises(RuntimeError, match="could not serialize"):
         tasks.extract_articles_task(ids)

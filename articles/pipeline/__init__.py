@@ -3,7 +3,7 @@
 run.py drives it (one article, a batch, a whole pass); claim.py holds the
 lease; fetching.py is the network part, run ahead in threads; reuse.py
 knows a page already extracted; apply.py saves the extraction (or the
-feed's own text); relating.py relates beside the next extraction. Pure
+feed's own text); relating.py relates a batch's articles together. Pure
 extraction lives in articles/extract, relating in articles/related.
 """
 

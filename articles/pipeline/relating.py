@@ -1,20 +1,13 @@
-"""Relating beside extraction: each article related in the process's relating thread."""
+"""Relating after extraction: one article, or a task's batch together."""
 
 import logging
-import os
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from ..page_cache import bump_content_version_for_new_article
-from ..related import relate_article
+from ..related import relate_article, relate_articles
 
 logger = logging.getLogger(__name__)
-# The process's relating thread, made on first use. A forked child has the
-# dict but not the thread.
-_relater = {}
-os.register_at_fork(after_in_child=_relater.clear)
 
 
 def relate_now(article_id):
@@ -22,57 +15,31 @@ def relate_now(article_id):
     bump_content_version_for_new_article()
 
 
-@contextmanager
-def relating_beside():
-    """Yields relate(article_id), which relates in the process's relating thread on PostgreSQL.
+def relate_batch(article_ids):
+    """Relate a task's articles together (articles/related/batch.py).
 
-    Relating waits on the database for part of its time, which the next
-    article's extraction uses. The thread keeps its own connection from batch
-    to batch, checked at each batch's start as django-q2 checks the task's
-    own. The block's end waits for every article to be related and then
-    raises the first error (each is logged; the others are related all the
-    same). Inline instead on SQLite, which has one writer at a time, and
-    inside a transaction, whose rows another connection cannot see.
+    Should the batch fail, each article is related on its own, so that one
+    article's error does not leave the others unrelated; the first error is
+    then raised, for django-q2 to keep as the task's failure, and its article
+    stays extracted for the sweeper. Inside a transaction (tests) the
+    batch's error is raised at once: the transaction is broken.
     """
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        yield relate_now
+    if not article_ids:
         return
-    relater = relating_thread()
-    relater.submit(prepare_relating_connection)
-    futures = []
     try:
-        yield lambda article_id: futures.append(relater.submit(relate_in_thread, article_id))
-    finally:
-        errors = [future.exception() for future in futures]
-    for error in errors:
-        if error is not None:
-            raise error
-
-
-def relating_thread():
-    if "thread" not in _relater:
-        _relater["thread"] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relate")
-    return _relater["thread"]
-
-
-def prepare_relating_connection():
-    """In the relating thread: a connection checked as django-q2 checks the
-    task's own, whose commits do not wait for the flush (commits_without_flush).
-    The thread relates nothing else, so the setting stays for the session."""
-    close_old_connections()
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO off")
-
-
-def relate_in_thread(article_id):
-    try:
-        relate_now(article_id)
+        relate_articles(article_ids)
     except Exception:
-        logger.exception("Relating article %s failed", article_id)
-        raise
-
-
-def relating_threads():
-    """Hands the thread over (for stop_pipeline_threads) and forgets it."""
-    thread = _relater.pop("thread", None)
-    return [thread] if thread is not None else []
+        if connection.in_atomic_block:
+            raise
+        logger.exception("Relating articles %s together failed; one at a time", article_ids)
+        errors = []
+        for article_id in article_ids:
+            try:
+                relate_article(article_id)
+            except Exception as error:
+                logger.exception("Relating article %s failed", article_id)
+                errors.append(error)
+        if errors:
+            bump_content_version_for_new_article()
+            raise errors[0]
+    bump_content_version_for_new_article()

@@ -14,7 +14,7 @@ from ..page_cache import bump_content_version
 from .apply import finish_extraction
 from .claim import Leases, claim_article, reset_for_extraction
 from .fetching import fetching_ahead, fetching_threads
-from .relating import relate_now, relating_beside, relating_threads
+from .relating import relate_batch, relate_now
 
 
 @dataclass
@@ -94,9 +94,8 @@ def extract_and_relate_articles(article_ids, seconds=None):
 
     Up to FETCH_PER_BATCH articles are claimed and their pages fetched at once,
     in fetching threads (fetching_ahead), while one is extracted: a page from
-    a real site takes longer to arrive than to extract. Each article is
-    related beside the extraction of the next one (relating_beside).
-    Articles are still extracted and related one at a time, in order.
+    a real site takes longer to arrive than to extract. Articles are
+    extracted one at a time, in order, then related together (relate_batch).
     `seconds` bounds the batch below the task timeout: no article is claimed
     after it (those already claimed are finished: their fetches started before
     it), so pages that each take the whole fetch timeout do not get the worker
@@ -107,7 +106,8 @@ def extract_and_relate_articles(article_ids, seconds=None):
     waiting = deque(article_ids)
     claimed = deque()  # (article_id, claimed article or None, future of its page)
     leases = Leases()
-    with commits_without_flush(), relating_beside() as relate, fetching_ahead() as fetching:
+    extracted = []
+    with commits_without_flush(), fetching_ahead() as fetching:
         fetch, at_once = fetching
         while waiting or claimed:
             while waiting and len(claimed) < at_once:
@@ -125,7 +125,8 @@ def extract_and_relate_articles(article_ids, seconds=None):
                 held = [article_id, *(other for other, taken, _ in claimed if taken)]
                 article = finish_extraction(article, fetched_renewing(page, leases, held))
                 leases.renew_if_due(held[1:])
-            states[article_id] = relate_extracted(article_id, article, relate)
+            states[article_id] = relate_extracted(article_id, article, extracted.append)
+        relate_batch(extracted)
     return states, list(waiting)
 
 
@@ -148,11 +149,11 @@ def relate_extracted(article_id, article, relate):
 
 
 def stop_pipeline_threads():
-    """Close the relating and fetching threads' connections and end the threads.
+    """Close the fetching threads' connections and end the threads.
 
     For tests and scripts: a worker simply exits.
     """
-    for thread in relating_threads() + fetching_threads():
+    for thread in fetching_threads():
         thread.submit(connections.close_all).result()  # runs in the thread: its connection
         thread.shutdown()
 

@@ -34,20 +34,27 @@ def exact_original(article):
     return (match[2] or match[1]) if match else None
 
 
-def near_original(article, candidates):
-    """The earlier candidate whose text is this one's, near enough (edited wire copy)."""
-    close = [
-        candidate.pk
+def near_original(article, candidates, read_texts=None):
+    """The earlier candidate whose text is this one's, near enough (edited wire copy).
+
+    `read_texts(ids)` gives {id: body_text}: texts_of, or a batch's own reader.
+    """
+    close = sorted(
+        (candidate.published_at, candidate.pk)
         for candidate in candidates
         if candidate.similarity >= COPY_MIN_SCORE
         and (candidate.published_at, candidate.pk) < (article.published_at, article.pk)
-    ]
+    )
     if not close:
         return None
     own = shingles(article.body_text)
-    rows = Article.objects.filter(pk__in=close).order_by("published_at", "pk")
-    for pk, text in rows.values_list("pk", "body_text"):
-        other = shingles(text)
+    texts = (read_texts or texts_of)([pk for _, pk in close])
+    for _, pk in close:
+        other = shingles(texts[pk])
         if len(own & other) / (len(own | other) or 1) >= COPY_MIN_OVERLAP:
             return pk
     return None
+
+
+def texts_of(ids):
+    return dict(Article.objects.filter(pk__in=ids).values_list("pk", "body_text"))

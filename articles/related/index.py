@@ -219,3 +219,68 @@ def rough_candidates_sql(article, query):
         " LIMIT %s"
     )
     return sql, params + window + [article.pk, MAX_CANDIDATES]
+
+
+def rows_sql(rows, columns):
+    """A SELECT of `rows` (tuples), each column (name, PostgreSQL type): pairs_sql for any width."""
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(f"%s::{kind}[]" for _, kind in columns)
+        names = ", ".join(name for name, _ in columns)
+        params = [[row[n] for row in rows] for n in range(len(columns))]
+        return f"SELECT * FROM unnest({arrays}) AS q ({names})", params
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    names = ", ".join(f"column{n + 1} AS {name}" for n, (name, _) in enumerate(columns))
+    sql = f"SELECT {names} FROM (VALUES " + ", ".join([placeholders] * len(rows)) + ")"
+    return sql, [value for row in rows for value in row]
+
+
+def query_terms(vector):
+    return sorted(vector.items(), key=lambda item: -item[1])[:QUERY_TERMS]
+
+
+def rough_candidates_of_batch(queries):
+    """{article id: [(overlap, id)] of its MAX_CANDIDATES best index overlaps}, all at once.
+
+    `queries` is [(article, vector)]: rough_candidates_sql's search for each,
+    in one statement, each article with its own terms and time window.
+    """
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = []
+    for article, vector in queries:
+        low, high = adapt(article.published_at - WINDOW), adapt(article.published_at + WINDOW)
+        rows.extend((article.pk, term, weight, low, high) for term, weight in query_terms(vector))
+    found = {article.pk: [] for article, _ in queries}
+    if not rows:
+        return found
+    terms, params = rows_sql(
+        rows,
+        [("query_id", "integer"), ("term", "text"), ("w", "float8"),
+         ("low", "timestamptz"), ("high", "timestamptz")],
+    )
+    table = ArticleTerm._meta.db_table
+    if connection.vendor == "postgresql":
+        # As in rough_candidates_sql: each term's newest postings by its own index range.
+        postings = (
+            f"({terms}) q CROSS JOIN LATERAL (SELECT t.article_id, t.weight FROM {table} t"
+            " WHERE t.term = q.term AND t.published_at >= q.low AND t.published_at <= q.high"
+            " ORDER BY t.published_at DESC LIMIT %s) p"
+        )
+        params.append(POSTINGS_PER_TERM)
+    else:
+        postings = (
+            f"({terms}) q JOIN (SELECT article_id, weight, term, published_at FROM {table}) p"
+            " ON p.term = q.term AND p.published_at >= q.low AND p.published_at <= q.high"
+        )
+    sql = (
+        "SELECT query_id, article_id, overlap FROM (SELECT q.query_id AS query_id,"
+        " p.article_id AS article_id, SUM(p.weight * q.w) AS overlap,"
+        " ROW_NUMBER() OVER (PARTITION BY q.query_id"
+        " ORDER BY SUM(p.weight * q.w) DESC, p.article_id) AS position"
+        f" FROM {postings} WHERE p.article_id <> q.query_id"
+        " GROUP BY q.query_id, p.article_id) ranked WHERE position <= %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params + [MAX_CANDIDATES])
+        for query_id, article_id, overlap in cursor.fetchall():
+            found[query_id].append((overlap, article_id))
+    return found

@@ -60,13 +60,14 @@ def best_story(terms, current, sums):
     return story_id, scores[story_id]
 
 
-def plan_stories(article, candidates):
+def plan_stories(article, candidates, read_members=story_members):
     """The article's story (None: a new one) and {neighbour id: story id} moves.
 
     The article joins the story whose centroid is close enough; joining on the
     single nearest neighbour would chain two events of the same kind together.
     Then its closest neighbours, and any nearby article alone in its story,
-    may move to a story that fits them better now.
+    may move to a story that fits them better now. `read_members` is
+    story_members, or a batch's own view of the stories as it changes them.
     """
     nearby = [
         candidate
@@ -76,7 +77,7 @@ def plan_stories(article, candidates):
     story_ids = {candidate.story_id for candidate in nearby}
     if article.story_id:
         story_ids.add(article.story_id)
-    members = story_members(story_ids)
+    members = read_members(story_ids)
     members.get(article.story_id, {}).pop(article.pk, None)
     sums = {}
     for story_id, articles in members.items():
