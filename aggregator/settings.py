@@ -284,6 +284,10 @@ EXTRACT_BATCH_SECONDS = Q_CLUSTER["timeout"] / 4
 # Articles older than this many days that nobody saved, commented on or
 # featured are removed (articles/retention.py); unset: everything is kept.
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=None)
+# How much of an article new sources show: "full" (the text), "excerpt" or
+# "headline" (each with a link to the original). Editors set it per source;
+# a page's own robots directives always win (articles/terms.py).
+DISPLAY_POLICY_DEFAULT = env.str("DISPLAY_POLICY_DEFAULT", default="full")
 
 LOGGING = {
     "version": 1,

@@ -19,6 +19,7 @@ from .extract import extract_page
 from .fetch import HTML_ACCEPT, FetchError, fetch
 from .forms import SourceForm
 from .models import Article, Category, Comment, FetchLog, RelatedLink, Source, Story, Tag
+from .terms import effective_policy
 from .opml import OPMLError, export_opml, import_outlines, parse_opml
 from .sources import create_source, pause_sources, resume_sources
 
@@ -111,8 +112,9 @@ class SourceAdmin(ModelAdmin):
         "short_error",
         "next_fetch_at",
         "history",
+        "display_policy",
     ]
-    list_filter = ["category", "is_active", FailingFilter, "language"]
+    list_filter = ["category", "is_active", FailingFilter, "language", "display_policy"]
     list_select_related = ["category"]
     search_fields = ["name", "feed_url", "site_url"]
     prepopulated_fields = {"slug": ["name"]}
@@ -135,6 +137,7 @@ class SourceAdmin(ModelAdmin):
             "name", "slug", "feed_url", "feed_choice", "site_url", "category", "language",
         ]}),
         ("Fetching", {"fields": ["is_active", "use_feed_content", "min_interval", "max_interval"]}),
+        ("Shown to readers", {"fields": ["display_policy"]}),
         ("Health (written by the fetcher)", {"fields": readonly_fields}),
     ]
 
@@ -215,6 +218,7 @@ class SourceAdmin(ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
+            moderation.source_edited(obj)
         else:
             create_source(obj)
 
@@ -282,7 +286,7 @@ def unfeature(modeladmin, request, queryset):
 class ArticleAdmin(ModelAdmin):
     list_display = [
         "title", "source", "published_at", "state", "is_hidden", "is_featured", "comment_count",
-        "word_count",
+        "word_count", "shown",
     ]
     list_filter = [
         "state", "is_hidden", "is_featured", ("story", admin.EmptyFieldListFilter),
@@ -294,18 +298,31 @@ class ArticleAdmin(ModelAdmin):
     actions = [re_extract, hide, unhide, feature, unfeature, preview_extraction]
     raw_id_fields = ["story"]
     autocomplete_fields = ["tags"]
-    readonly_fields = [
+    pipeline_fields = [
         "source", "guid", "url", "canonical_url", "slug", "discovered_at", "state",
         "state_reason", "extracted_at", "extraction_attempts", "claimed_until",
         "relating_attempts", "word_count", "language",
     ]
+    readonly_fields = [*pipeline_fields, "shown_as"]
     fieldsets = [
         (None, {"fields": [
             "title", "author", "is_hidden", "is_featured", "published_at", "lead_image_url", "tags",
         ]}),
         ("Text", {"fields": ["summary", "body_html"], "classes": ["collapse"]}),
-        ("Pipeline (written by the fetcher)", {"fields": readonly_fields + ["story"]}),
+        ("Publisher's terms", {"fields": ["shown_as"]}),
+        ("Pipeline (written by the fetcher)", {"fields": pipeline_fields + ["story"]}),
     ]
+
+    @admin.display(description="shown")
+    def shown(self, article):
+        return effective_policy(article).name
+
+    @admin.display(description="Shown to readers")
+    def shown_as(self, article):
+        policy = effective_policy(article)
+        label = {"full": "Full text", "excerpt": "Excerpt with link", "headline": "Headline with link"}
+        limit = f", at most {policy.limit} characters" if policy.limit else ""
+        return f"{label[policy.name]}{limit}. Why: {policy.reason}"
 
     def get_queryset(self, request):
         return super().get_queryset(request).without_heavy_columns(keep=["body_html"])

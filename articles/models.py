@@ -53,7 +53,16 @@ class SourceQuerySet(models.QuerySet):
         return self.filter(consecutive_failures__gt=0)
 
 
+def default_display_policy():
+    return settings.DISPLAY_POLICY_DEFAULT
+
+
 class Source(models.Model):
+    class DisplayPolicy(models.TextChoices):
+        FULL = "full", "Full text"
+        EXCERPT = "excerpt", "Excerpt with link"
+        HEADLINE = "headline", "Headline with link"
+
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=200, unique=True)
     feed_url = models.URLField(max_length=2000, unique=True)
@@ -71,6 +80,13 @@ class Source(models.Model):
     )
     max_interval = models.DurationField(
         default=timedelta(hours=6), help_text="Longest time between two fetches."
+    )
+    display_policy = models.CharField(
+        max_length=10,
+        choices=DisplayPolicy.choices,
+        default=default_display_policy,
+        help_text="How much of each article readers see here; a page's own robots "
+        "directives (nosnippet, noarchive, max-snippet) always win.",
     )
     # Fetch state, written by the pipeline only.
     etag = models.CharField(max_length=500, blank=True)
@@ -292,6 +308,9 @@ class Article(models.Model):
     word_count = models.PositiveIntegerField(default=0)
     terms = FastJSONField(default=dict, blank=True, editable=False)
     key_points = models.JSONField(default=list, blank=True)
+    # What the page itself says may be shown (extract.terms): robots
+    # directives and data-nosnippet texts; read by articles.terms.
+    page_terms = models.JSONField(default=dict, blank=True, editable=False)
     state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
     state_reason = models.TextField(blank=True)
     extracted_at = models.DateTimeField(null=True, blank=True)
@@ -375,7 +394,10 @@ class Article(models.Model):
     @property
     def excerpt(self):
         # summary only: lists defer the body, and extraction fills summary.
-        return Truncator(self.summary).chars(EXCERPT_LENGTH)
+        # Cut or withheld as the publisher's terms say (articles/terms.py).
+        from .terms import shown_excerpt
+
+        return shown_excerpt(self)
 
 
 EXCERPT_LENGTH = 280

@@ -43,6 +43,11 @@ def article_edited(article):
     bump_content_version()
 
 
+def source_edited(source):
+    """An editor saved a source (its display policy among others): its articles' pages are stale."""
+    bump_content_version()
+
+
 def comment_edited(comment):
     refresh_comment_counts([comment.article_id])
 

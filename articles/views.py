@@ -14,6 +14,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils.dateparse import parse_datetime
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import Truncator
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.generic import DetailView, FormView, ListView
 
@@ -21,6 +22,7 @@ from . import reader
 from .forms import CommentForm, SignupForm
 from .models import Article, Category, Comment, Source, Story, Tag, heavy_columns
 from .related.topics import related_coverage
+from .terms import cut, effective_policy, shown_key_points
 from .search import PERIODS, highlighted, mark_words, search_articles
 
 PAGE_SIZE = 24
@@ -164,6 +166,11 @@ class SearchView(SavedFlagsMixin, ListView):
                 if hasattr(article, "snippet")
                 else mark_words(article.summary, self.query)
             )
+            policy = effective_policy(article)
+            if not policy.shows_text:
+                article.snippet_html = ""
+            elif policy.limit is not None:
+                article.snippet_html = Truncator(article.snippet_html).chars(policy.limit, html=True)
         context.update(
             query=self.query,
             unusable=self.unusable and bool(self.query.strip()),
@@ -201,7 +208,10 @@ class ArticleDetailView(DetailView):
         same_story, more_on_topic = related_coverage(
             article, [tag.pk for tag in article.tags.all()]
         )
+        policy = effective_policy(article)
         return super().get_context_data(
+            policy=policy,
+            key_points=shown_key_points(article, policy),
             same_story=same_story,
             more_on_topic=more_on_topic,
             comment_form=CommentForm(),
@@ -221,14 +231,22 @@ class StoryDetailView(DetailView):
         coverage = (
             Article.objects.for_list().filter(story=self.object).order_by("published_at", "id")
         )
+        coverage = list(coverage)
+        policies = {article.pk: effective_policy(article) for article in coverage}
         additions = self.object.additions or {}
+        # Each source's sentences as its publisher's terms allow.
+        source_additions = [
+            {**entry, "sentences": [cut(s, policies[entry["article"]].limit) for s in entry["sentences"]]}
+            for entry in additions.get("sources", [])
+            if entry["article"] in policies and policies[entry["article"]].shows_text
+        ]
         timeline = [
             {**entry, "published_at": parse_datetime(entry["published_at"])}
             for entry in additions.get("timeline", [])
         ]
         return super().get_context_data(
             coverage=coverage,
-            source_additions=additions.get("sources", []),
+            source_additions=source_additions,
             timeline=timeline if len(timeline) > 1 else [],
             **kwargs,
         )

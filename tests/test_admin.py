@@ -19,6 +19,7 @@ def test_add_source_in_admin_then_fetch_now(admin_client, local_server, sync_tas
             "is_active": "on",
             "min_interval": "00:10:00",
             "max_interval": "06:00:00",
+            "display_policy": "full",
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]

@@ -13,6 +13,7 @@ from . import fallback
 from .clean import clean_lines, drop_link_teasers, linked_blocks, prune_link_lists, strip_links
 from .facts import choose_title, headline_keys, normal, read_page_facts
 from .scope import add_split_pieces, drop_other_articles, json_ld_stand_in
+from .terms import read_page_terms
 
 fallback.install()
 
@@ -30,6 +31,7 @@ class Extraction:
     text: str = ""
     body_html: str = ""
     tags: list = field(default_factory=list)
+    terms: dict = field(default_factory=dict)  # the publisher's, as extract.terms reads them
 
     def as_json(self):
         data = asdict(self)
@@ -96,6 +98,7 @@ def extract_page(html, url=""):
         text=text,
         body_html=clean_html(paragraphs_to_html(text)),
         tags=page_tags(document),
+        terms=read_page_terms(tree),
     )
 
 

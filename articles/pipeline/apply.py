@@ -8,9 +8,11 @@ from django.utils import timezone
 from ..extract import Extraction, extract_page
 from ..models import Article, Tag
 from ..outages import OutageProblem, TransientProblem, is_outage, page_retry_at
-from ..sanitize import paragraphs_to_html, plain_text
+from ..extract.terms import header_terms, merge_terms
+from ..sanitize import clean_html, paragraphs_to_html, plain_text
 from ..search import search_vector_of
 from ..summary import key_points
+from ..terms import without_hidden
 from ..text import text_fingerprint
 from .claim import postpone_article
 from .reuse import extracted_twin, page_hash, page_validators
@@ -40,6 +42,9 @@ def finish_extraction(article, fetched):
                 return article
             page = {"page_hash": digest, "page_validators": page_validators(response)}
             extraction = extraction_of(article, response, digest)
+            page["page_terms"] = merge_terms(
+                extraction.terms, header_terms(response.headers.get("x-robots-tag"))
+            )
             if len(extraction.text.split()) < MIN_WORDS:
                 problem = "The page yielded too little text."
         except Exception as exc:  # An extractor bug must not lose the article.
@@ -66,6 +71,7 @@ def extraction_of(article, response, digest):
         text=twin.body_text,
         body_html=twin.body_html,
         tags=list(twin.tags.values_list("name", flat=True)),
+        terms=twin.page_terms,  # the same bytes state the same terms
     )
 
 
@@ -97,16 +103,22 @@ def apply_extraction(article, extraction, problem, page=None):
             # A few words of page chrome are not an article: record the failure.
             article.body_html = article.body_text = ""
             article.state_reason = problem
+    # Passages the page marks data-nosnippet are never shown; the full text
+    # still feeds relating and search.
+    hidden = (page or {}).get("page_terms", {}).get("hidden", [])
+    shown_text = without_hidden(article.body_text, hidden) if hidden else article.body_text
+    if hidden and article.body_text == extraction.text:
+        article.body_html = clean_html(paragraphs_to_html(shown_text))
     article.author = article.author or extraction.author
     article.lead_image_url = article.lead_image_url or extraction.lead_image_url
     article.language = extraction.language or article.language
     if not article.summary:
-        article.summary = extraction.description or plain_text(article.body_text, 400)
+        article.summary = extraction.description or plain_text(shown_text, 400)
     if extraction.published_at and article.published_at == article.discovered_at:
         # The feed gave no date; the page's own is better than first-seen.
         article.published_at = min(extraction.published_at, now)
     article.word_count = len(article.body_text.split())
-    article.key_points = key_points(article.body_text, article.summary)
+    article.key_points = key_points(shown_text, article.summary)
     article.fingerprint = text_fingerprint(article.body_text)
     article.extracted_at = now
     article.claimed_until = None

@@ -56,6 +56,6 @@ def extracted_twin(article, digest):
         Article.objects.filter(page_hash=digest, state=Article.State.READY, state_reason="")
         .exclude(pk=article.pk)
         .only("title", "author", "published_at", "lead_image_url", "summary", "language",
-              "body_text", "body_html")
+              "body_text", "body_html", "page_terms")
         .first()
     )
