@@ -46,6 +46,8 @@ class OutageProblem(str):
     (an outage, or every fetch slot of its host taken): it waits and is
     tried again, keeping its attempts."""
 
+    outage = False  # True: an outage, not a busy host
+
 
 class TransientProblem(str):
     """A page's own failure that may pass: the feed's text is shown meanwhile

@@ -16,6 +16,7 @@ from articles.models import Article
 from articles.outages import MAX_PAGE_RETRIES, is_outage
 from articles.page_cache import SHARED_PAUSE
 from articles.pipeline import extract_article
+from articles.pipeline.fetching import _outage
 from tests.factories import PAGE, make_source
 from tests.relay import Relay
 
@@ -72,6 +73,7 @@ def redis_relay(settings):
                   "LOCATION": "test-outages-front"},
     }
     caches["default"].clear()
+    _outage["since"] = None
     yield relay
     relay.up()
     caches["default"].clear()
@@ -109,11 +111,30 @@ def test_outage_errors_are_told_from_the_pages_own():
 
 
 @pytest.mark.django_db
+def test_a_fetch_waits_out_a_short_redis_outage(local_server, redis_relay):
+    """Redis back within OUTAGE_WAIT: the batch goes on with the page's own text."""
+    import threading
+
+    article = ingested(local_server)[0]
+    redis_relay.down()
+    threading.Timer(2.5, redis_relay.up).start()
+    started = time.monotonic()
+    assert extract_article(article.pk).state == Article.State.READY
+    assert time.monotonic() - started >= 2
+    article.refresh_from_db()
+    assert article.state_reason == "" and article.word_count > 100
+
+
+@pytest.mark.django_db
 def test_redis_down_sends_the_article_back_to_pending_not_to_the_feed_text(
-    local_server, redis_relay, sync_tasks
+    local_server, redis_relay, sync_tasks, monkeypatch
 ):
-    """The fetch slot's cache refusing connections is not the page's failure: the
-    article waits, its attempt given back, and gets its full text once Redis is back."""
+    """The fetch slot's cache refusing connections for longer than OUTAGE_WAIT is
+    not the page's failure: the article waits, its attempt given back, and gets
+    its full text once Redis is back."""
+    from articles.pipeline import fetching
+
+    monkeypatch.setattr(fetching, "OUTAGE_WAIT", 1)
     article = ingested(local_server)[0]
     redis_relay.down()
     assert extract_article(article.pk).state == Article.State.PENDING

@@ -3,6 +3,7 @@
 import itertools
 import logging
 import os
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -10,7 +11,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 
 from ..fetch import HTML_ACCEPT, FetchError, HostBusy, fetch
-from ..outages import OutageProblem, TransientProblem, is_outage
+from ..outages import OUTAGE_WAIT, OutageProblem, TransientProblem, is_outage
 from .reuse import conditional_headers
 
 logger = logging.getLogger(__name__)
@@ -18,6 +19,9 @@ logger = logging.getLogger(__name__)
 # list but not the threads.
 _fetchers = []
 os.register_at_fork(after_in_child=_fetchers.clear)
+# When this process's fetches first met the current outage (None: none now).
+_outage = {"since": None}
+OUTAGE_LOOK_EVERY = 1.0
 
 
 def fetch_page(article):
@@ -27,7 +31,24 @@ def fetch_page(article):
     fetching threads. The problem is an OutageProblem when the page was not
     asked (the cache is down, the host's slots stayed taken), a
     TransientProblem when its failure may pass.
+
+    A fetch that meets an outage of the cache asks again every second while
+    the process's outage is younger than OUTAGE_WAIT: the batch then goes on
+    as soon as the cache is back, instead of leaving all its articles to the
+    sweeper. After that, articles are postponed at once.
     """
+    while True:
+        response, problem = fetch_page_once(article)
+        if not isinstance(problem, OutageProblem) or not problem.outage:
+            _outage["since"] = None
+            return response, problem
+        since = _outage["since"] = _outage["since"] or time.monotonic()
+        if time.monotonic() - since > OUTAGE_WAIT:
+            return response, problem
+        time.sleep(OUTAGE_LOOK_EVERY)
+
+
+def fetch_page_once(article):
     if article.source.use_feed_content:
         return None, "The source is set to use the feed's own content."
     try:
@@ -43,8 +64,10 @@ def fetch_page(article):
         return None, TransientProblem(problem) if exc.transient else problem
     except Exception as exc:  # A fetcher bug must not lose the article.
         if is_outage(exc):
-            logger.warning("Fetching %s waits for an outage: %r", article.url, exc)
-            return None, OutageProblem(f"Not fetched: {exc.__class__.__name__}")
+            logger.warning("Fetching %s met an outage: %r", article.url, exc)
+            problem = OutageProblem(f"Not fetched: {exc.__class__.__name__}")
+            problem.outage = True
+            return None, problem
         logger.exception("Fetching %s failed", article.url)
         return None, f"Page fetch failed: {exc.__class__.__name__}"
     return response, ""
