@@ -51,7 +51,7 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/lede_faults_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
 SCENARIOS = ["redis-down-30s", "postgres-down-30s", "worker-sigkill", "redis-and-worker"]
 OUTAGE_SECONDS = 30
-WORKER = re.compile(r"Process-[\d:]+ ready for work at (\d+)")
+WORKER = re.compile(r"ready for work at (\d+)")
 PARAGRAPH = (
     "<p>Paragraph {p} of report {n}: the harbour authority said on {day} that the repairs to "
     "the northern breakwater, delayed twice by winter storms, would finish before the "

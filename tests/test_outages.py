@@ -376,3 +376,18 @@ def test_a_batch_keeps_its_lease_while_a_page_takes_longer(local_server, setting
     states, _left = extract_and_relate_articles([article.pk])
     assert states == {article.pk: Article.State.READY}
     assert left and left[0] > 0, left
+
+
+@pytest.mark.django_db
+def test_a_killed_workers_unclaimed_articles_are_due_a_lease_later(local_server, settings):
+    """A batch stamps the articles it has yet to claim; if its worker dies, they
+    are due to the sweeper a lease later, not a grace period after discovery."""
+    from articles.pipeline.claim import Leases
+
+    articles = ingested(local_server, count=3)
+    ids = [article.pk for article in articles]
+    Leases(waiting=ids)  # the batch starts, and its worker is killed at once
+    now = timezone.now()
+    assert not Article.objects.stalled(now=now).filter(pk__in=ids).exists()
+    later = now + timedelta(seconds=settings.EXTRACTION_LEASE + 1)
+    assert set(Article.objects.stalled(now=later).values_list("pk", flat=True)) == set(ids)

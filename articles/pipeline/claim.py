@@ -53,13 +53,18 @@ class Leases:
 
     A lease is short, so that a killed worker's articles are soon taken
     again; a page may take longer to arrive, so the batch renews every lease
-    it holds each third of a lease (one UPDATE), when it finishes an article
-    and while it waits for a page.
+    it holds each third of a lease, when it finishes an article and while it
+    waits for a page. The articles it has yet to claim (`waiting`) are due
+    to the sweeper (retry_at) a lease after the batch last renewed: those of
+    a killed worker's batch are taken again as soon as its claimed ones.
     """
 
-    def __init__(self):
+    def __init__(self, waiting=()):
         self.renew_every = settings.EXTRACTION_LEASE / 3
+        self.waiting = waiting
         self.renewed_at = time.monotonic()
+        if waiting:
+            self.keep_waiting(timezone.now())
 
     def renew_if_due(self, article_ids):
         if time.monotonic() - self.renewed_at < self.renew_every:
@@ -71,6 +76,14 @@ class Leases:
         Article.objects.filter(pk__in=list(article_ids), claimed_until__gte=now).update(
             claimed_until=until,
             retry_at=Case(When(state=Article.State.READY, then=Value(until)), default=F("retry_at")),
+        )
+        if self.waiting:
+            self.keep_waiting(now)
+
+    def keep_waiting(self, now):
+        until = now + timedelta(seconds=settings.EXTRACTION_LEASE)
+        Article.objects.filter(pk__in=list(self.waiting), state=Article.State.PENDING).update(
+            retry_at=until
         )
 
 

@@ -105,7 +105,7 @@ def extract_and_relate_articles(article_ids, seconds=None):
     states = {}
     waiting = deque(article_ids)
     claimed = deque()  # (article_id, claimed article or None, future of its page)
-    leases = Leases()
+    leases = Leases(waiting)
     extracted = []
     with commits_without_flush(), fetching_ahead() as fetching:
         fetch, at_once = fetching
