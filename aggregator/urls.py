@@ -7,7 +7,7 @@ from django.urls import include, path
 from articles.availability import readyz
 from articles.forms import AdminLoginForm, LoginForm
 from articles.sitemaps import sitemaps
-from articles.views import SignupView, healthz
+from articles.views import SignupView, healthz, media
 
 admin.site.site_header = "Lede administration"
 admin.site.site_title = "Lede admin"
@@ -36,6 +36,9 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("articles.urls")),
 ]
+if not settings.MEDIA_S3_BUCKET:
+    # Served by the site itself: whitenoise serves static files only.
+    urlpatterns.insert(0, path("media/<path:path>", media, name="media"))
 
 # An outage (the database gone) answers 503 with Retry-After, not 500.
 handler500 = "articles.availability.server_error"

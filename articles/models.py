@@ -304,6 +304,13 @@ class Article(models.Model):
     body_html = models.TextField(blank=True)
     body_text = models.TextField(blank=True)
     lead_image_url = models.URLField(max_length=2000, blank=True)
+    # The lead image as pages show it, stored once by articles.images: the
+    # publisher's URL above is never given to a reader's browser.
+    image_thumb = models.FileField(max_length=200, blank=True, editable=False)
+    image_lead = models.FileField(max_length=200, blank=True, editable=False)
+    image_status = models.CharField(
+        max_length=200, blank=True, editable=False, help_text="Empty until the image is tried."
+    )
     language = models.CharField(max_length=12, blank=True)
     word_count = models.PositiveIntegerField(default=0)
     terms = FastJSONField(default=dict, blank=True, editable=False)
@@ -360,6 +367,10 @@ class Article(models.Model):
             # The homepage's pinned articles: a few rows, found without a scan.
             models.Index(
                 fields=["-published_at"], condition=Q(is_featured=True), name="article_featured"
+            ),
+            # The image task's queue: articles whose lead image is not tried yet.
+            models.Index(
+                fields=["-published_at"], condition=Q(image_status=""), name="article_image_pending"
             ),
         ]
         constraints = [

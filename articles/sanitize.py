@@ -6,15 +6,16 @@ import re
 import nh3
 from django.utils.text import Truncator
 
+# No <img>: a publisher's image in a body would have the reader's browser
+# ask the publisher's host; the lead image is served from our origin instead.
 ARTICLE_TAGS = {
     "p", "br", "hr", "a", "em", "strong", "b", "i", "u", "s", "sub", "sup", "small",
     "blockquote", "q", "cite", "code", "pre", "ul", "ol", "li", "dl", "dt", "dd",
-    "h2", "h3", "h4", "h5", "h6", "figure", "figcaption", "img", "table", "thead",
+    "h2", "h3", "h4", "h5", "h6", "figure", "figcaption", "table", "thead",
     "tbody", "tfoot", "tr", "th", "td", "caption", "abbr", "time", "mark",
 }
 ARTICLE_ATTRIBUTES = {
     "a": {"href", "title"},
-    "img": {"src", "alt", "title", "width", "height"},
     "abbr": {"title"},
     "time": {"datetime"},
     "td": {"colspan", "rowspan"},

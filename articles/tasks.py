@@ -20,6 +20,7 @@ from .models import MAX_RELATING_ATTEMPTS, Article, Source
 from .outages import rides_out_outages
 from .page_cache import bump_content_version
 from .pipeline import extract_and_relate_article, extract_and_relate_articles
+from .images import store_pending_images
 from .related import relate_article
 from .related.additions import refresh_stale_additions
 from .retention import prune_term_index, remove_expired_articles
@@ -102,6 +103,15 @@ def retry_stalled_task():
             )
     enqueue_extraction(stalled + list(unrelated))
     return len(stalled) + len(unrelated)
+
+
+@rides_out_outages
+def store_lead_images_task():
+    """Lead images not stored yet, a batch a run (articles/images.py)."""
+    stored = store_pending_images()
+    if stored:
+        bump_content_version()
+    return f"{stored} images tried"
 
 
 @rides_out_outages

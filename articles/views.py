@@ -17,6 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import Truncator
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.generic import DetailView, FormView, ListView
+from django.views.static import serve as static_serve
 
 from . import reader
 from .forms import CommentForm, SignupForm
@@ -364,6 +365,15 @@ def robots_txt(request):
     sitemap = request.build_absolute_uri(reverse("sitemap"))
     lines = ["User-agent: *", "Disallow: /admin/", "Disallow: /accounts/", f"Sitemap: {sitemap}"]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")
+
+
+def media(request, path):
+    """A stored image (local disk): named by its content, so cached for a year."""
+    response = static_serve(request, path, document_root=settings.MEDIA_ROOT)
+    if path.endswith(".webp"):
+        response["Content-Type"] = "image/webp"
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
 
 
 def healthz(request):

@@ -1,7 +1,9 @@
 """A small offline "news web": fictional sites with RSS feeds, article pages and images."""
 
 import argparse
+import functools
 import hashlib
+import io
 import json
 import os
 import re
@@ -17,6 +19,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
+
+from PIL import Image, ImageColor, ImageDraw, ImageFont
 
 HERE = Path(__file__).resolve().parent
 SOURCES_FILE = HERE / "sources.json"
@@ -153,7 +157,7 @@ def article_url(base, article):
 
 
 def image_url(base, article):
-    return f"{base}/{article.source}/images/{article.slug}.svg"
+    return f"{base}/{article.source}/images/{article.slug}.png"
 
 
 def human_date(moment):
@@ -215,7 +219,7 @@ def render_item(base, source, article):
     if article.image:
         lines.append(
             f'      <media:content url={quoteattr(image_url(base, article))} '
-            'medium="image" type="image/svg+xml" width="1200" height="630"/>'
+            'medium="image" type="image/png" width="1200" height="630"/>'
         )
     lines.append("    </item>")
     return "\n".join(lines)
@@ -406,29 +410,25 @@ def render_index(web, base):
 # --- Images ------------------------------------------------------------------
 
 
-def render_svg(source, article):
-    hue = article.image["hue"] % 360
-    label = article.image["label"]
+@functools.lru_cache(maxsize=256)
+def render_png(source_name, hue, label):
+    """A 1200x630 PNG: a two-colour gradient, the label and the outlet's name.
+
+    PNG, not SVG: the aggregator takes raster images only from a feed.
+    """
+    top = ImageColor.getrgb(f"hsl({hue % 360},62%,46%)")
+    bottom = ImageColor.getrgb(f"hsl({(hue + 40) % 360},58%,18%)")
+    mask = Image.linear_gradient("L").resize((1200, 630))
+    image = Image.composite(Image.new("RGB", (1200, 630), bottom), Image.new("RGB", (1200, 630), top), mask)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((750, -140, 1270, 380), fill=tuple(min(255, c + 8) for c in top))
     # Shrink long labels so they stay inside the 1200px width.
-    font_size = min(84, 1800 // max(len(label), 1))
-    return (
-        '<svg xmlns="http://www.w3.org/2000/svg" '
-        'width="1200" height="630" viewBox="0 0 1200 630">\n'
-        "<defs>\n"
-        '<linearGradient id="bg" x1="0" y1="0" x2="1" y2="1">\n'
-        f'<stop offset="0" stop-color="hsl({hue},62%,46%)"/>\n'
-        f'<stop offset="1" stop-color="hsl({(hue + 40) % 360},58%,18%)"/>\n'
-        "</linearGradient>\n"
-        "</defs>\n"
-        '<rect width="1200" height="630" fill="url(#bg)"/>\n'
-        '<circle cx="1010" cy="120" r="260" fill="#fff" fill-opacity="0.07"/>\n'
-        '<circle cx="160" cy="560" r="180" fill="#000" fill-opacity="0.08"/>\n'
-        '<text x="600" y="330" text-anchor="middle" font-family="Georgia, serif" '
-        f'font-size="{font_size}" font-weight="bold" fill="#fff">{xml_escape(label)}</text>\n'
-        '<text x="48" y="590" font-family="Helvetica, Arial, sans-serif" font-size="28" '
-        f'fill="#fff" fill-opacity="0.85">{xml_escape(source.name)}</text>\n'
-        "</svg>\n"
-    )
+    font = ImageFont.load_default(size=min(84, 1800 // max(len(label), 1)))
+    draw.text((600, 315), label, fill="white", font=font, anchor="mm")
+    draw.text((48, 590), source_name, fill="white", font=ImageFont.load_default(size=28), anchor="ls")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", optimize=True)
+    return buffer.getvalue()
 
 
 # --- HTTP --------------------------------------------------------------------
@@ -441,7 +441,7 @@ ROUTES = [
     (re.compile(r"^/(?P<source>[a-z0-9-]+)/$"), "front"),
     (re.compile(r"^/(?P<source>[a-z0-9-]+)/feed\.xml$"), "feed"),
     (re.compile(r"^/(?P<source>[a-z0-9-]+)/(?P<slug>[a-z0-9-]+)\.html$"), "article"),
-    (re.compile(r"^/(?P<source>[a-z0-9-]+)/images/(?P<slug>[a-z0-9-]+)\.svg$"), "image"),
+    (re.compile(r"^/(?P<source>[a-z0-9-]+)/images/(?P<slug>[a-z0-9-]+)\.png$"), "image"),
 ]
 HTML = "text/html; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
@@ -522,10 +522,12 @@ class Handler(BaseHTTPRequestHandler):
         article = self.web.by_key.get((source, slug))
         if article is None or not article.image:
             return None
-        return HTTPStatus.OK, render_svg(self.web.sources[source], article), "image/svg+xml"
+        image = article.image
+        png = render_png(self.web.sources[source].name, image["hue"], image["label"])
+        return HTTPStatus.OK, png, "image/png"
 
     def send(self, status, text, content_type, headers=None, send_body=True):
-        body = text.encode("utf-8")
+        body = text if isinstance(text, bytes) else text.encode("utf-8")
         etag = etag_of(body) if status == HTTPStatus.OK else None
         if etag and etag_matches(self.headers.get("If-None-Match"), etag):
             status, body = HTTPStatus.NOT_MODIFIED, b""

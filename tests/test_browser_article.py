@@ -181,3 +181,55 @@ def test_install_block_offers_the_browser_s_install_or_the_ios_hint_and_never_na
     page.evaluate(OFFER_INSTALL)
     assert page.locator("[data-install]").is_hidden(), "installed: never shown"
     installed.close()
+
+
+def test_every_request_of_home_article_and_story_goes_to_our_origin(
+    contexts, live_server, coverage, local_server, settings, tmp_path
+):
+    """Lead images come from our host; a publisher's image in a feed's body is
+    dropped; a stored image that is gone shows a neutral placeholder."""
+    import io
+
+    from PIL import Image
+
+    from articles.images import store_pending_images
+    from articles.models import Article
+    from articles.sanitize import clean_html
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    flood, follow_up = coverage
+    for n, article in enumerate(Article.objects.all()):
+        buffer = io.BytesIO()
+        Image.new("RGB", (1600, 900), (40 + 20 * n, 90, 140)).save(buffer, "JPEG")
+        url = local_server.add(f"/images/{n}.jpg", buffer.getvalue(), content_type="image/jpeg")
+        Article.objects.filter(pk=article.pk).update(lead_image_url=url)
+    # A feed's own body, as the fallback stores it: its image is dropped.
+    feed_body = f'<p>From the feed.</p><p><img src="{local_server.base}/tracker.gif" alt=""></p>'
+    Article.objects.filter(pk=flood.pk).update(body_html=clean_html(feed_body))
+    assert store_pending_images() == Article.objects.count()
+    publisher_requests = len(local_server.requests)
+    gone = Article.objects.get(pk=follow_up.pk).image_thumb.name
+    (settings.MEDIA_ROOT / gone).unlink()
+
+    pages = {"home": "/", "article": flood.get_absolute_url(), "story": flood.story.get_absolute_url()}
+    for scheme in SCHEMES:
+        for size in SIZES:
+            page = contexts(scheme, size)
+            asked = []
+            page.on("request", lambda request: asked.append(request.url))
+            for name, path in pages.items():
+                page.goto(live_server.url + path)
+                page.wait_for_load_state("networkidle")
+                page.screenshot(path=str(ARTIFACTS / f"origin-{name}-{scheme}-{size}.png"), full_page=True)
+            assert asked and all(url.startswith(live_server.url) or url.startswith("data:") for url in asked), [
+                url for url in asked if not url.startswith(live_server.url)
+            ]
+            page.goto(live_server.url + flood.get_absolute_url())
+            page.wait_for_load_state("networkidle")
+            broken = page.evaluate(
+                "Array.from(document.images).filter(i => i.complete && i.naturalWidth === 0"
+                " && !i.src.startsWith('data:')).map(i => i.src)"
+            )
+            assert broken == [], "no broken-image icon"
+            assert page.locator(".related img.image-placeholder").count() >= 1
+    assert len(local_server.requests) == publisher_requests, "no reader's browser asked the publisher"

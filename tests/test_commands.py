@@ -74,7 +74,7 @@ def test_setup_schedules_is_idempotent():
     call_command("setup_schedules", stdout=io.StringIO())
     poll = Schedule.objects.get(name="Poll due sources")
     assert poll.func == "articles.tasks.poll_sources_task" and poll.minutes == 1
-    assert Schedule.objects.count() == 5
+    assert Schedule.objects.count() == 6
     assert Schedule.objects.filter(func="articles.tasks.prune_term_index_task").exists()
     assert Schedule.objects.filter(func="articles.tasks.remove_expired_articles_task").exists()
 

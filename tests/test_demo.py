@@ -79,6 +79,9 @@ def test_make_demo_fills_the_site(tmp_path):
             time.sleep(3)
         assert all("What each source adds" in page for page in pages), stories
         assert all("First report:" in page for page in pages)
+        # Lead images by then come from our own host, resized (the image task).
+        assert re.search(r'src="/media/images/[0-9a-f/]+-thumb\.webp"', get(home))
+        assert f"127.0.0.1:{demo_port}" not in get(home)
     finally:
         os.killpg(serve.pid, signal.SIGINT)
         try:

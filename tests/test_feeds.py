@@ -66,11 +66,11 @@ def test_article_page_has_social_meta_and_json_ld(client):
     import json
     import re
 
-    article = make_article(title="Quote </script><script>alert(1)</script>", lead_image_url="https://img.example/a.jpg")
+    article = make_article(title="Quote </script><script>alert(1)</script>", lead_image_url="https://img.example/a.jpg", image_lead="images/ab/a-lead.webp")
     html = client.get(article.get_absolute_url()).content.decode()
     assert '<meta property="og:title"' in html and 'name="twitter:card"' in html
     block = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1)
     data = json.loads(block)
     assert data["@type"] == "NewsArticle" and data["headline"] == article.title
-    assert data["image"] == ["https://img.example/a.jpg"]
+    assert data["image"] == ["http://testserver/media/images/ab/a-lead.webp"]
     assert "<script>alert(1)" not in html

@@ -52,6 +52,8 @@ def test_article_page_shows_everything_a_reader_needs(client):
         source=source,
         author="Lois Lane",
         lead_image_url="https://img.example/lead.jpg",
+        image_lead="images/ab/abcdef-lead.webp",
+        image_thumb="images/ab/abcdef-thumb.webp",
         body_html="<p>First paragraph.</p><p>Second paragraph.</p>",
         canonical_url="https://dailyplanet.example/story",
         key_points=["The first point.", "The second point.", "The third point."],
@@ -60,7 +62,8 @@ def test_article_page_shows_everything_a_reader_needs(client):
     assert article.title in html
     assert 'href="%s"' % source.get_absolute_url() in html
     assert "Lois Lane" in html
-    assert "https://img.example/lead.jpg" in html
+    # The stored copy, from our origin; never the publisher's URL.
+    assert 'src="/media/images/ab/abcdef-lead.webp"' in html and "img.example" not in html
     assert "<p>Second paragraph.</p>" in html
     assert 'href="https://dailyplanet.example/story"' in html
     assert "Read the original at" in html

@@ -29,10 +29,16 @@ def article_json_ld(context, article):
         data["dateModified"] = article.extracted_at
     if article.author:
         data["author"] = {"@type": "Person", "name": article.author}
-    if article.lead_image_url:
-        data["image"] = [article.lead_image_url]
+    if article.image_lead:
+        data["image"] = [absolute(article.image_lead.url, request)]
     payload = json.dumps(data, cls=DjangoJSONEncoder).translate(SCRIPT_ESCAPES)
     return format_html('<script type="application/ld+json">{}</script>', mark_safe(payload))
+
+
+@register.filter
+def absolute(url, request):
+    """`url` as an absolute address: a stored file's URL is a path on local disk."""
+    return url if url.startswith(("https://", "http://")) else request.build_absolute_uri(url)
 
 
 @register.filter

@@ -37,3 +37,14 @@ if ("serviceWorker" in navigator) {
     block.hidden = false;
   }
 })();
+
+// An image that fails to load (a stored file gone) shows a neutral
+// placeholder, never the browser's broken-image icon.
+document.addEventListener("error", (event) => {
+  const image = event.target;
+  if (!(image instanceof HTMLImageElement) || image.dataset.failed) return;
+  image.dataset.failed = "1";
+  image.alt = "";
+  image.classList.add("image-placeholder");
+  image.src = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7";
+}, true);

@@ -16,6 +16,12 @@ SCHEDULES = [
         "minutes": 1,
     },
     {
+        "name": "Store lead images",
+        "func": "articles.tasks.store_lead_images_task",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 1,
+    },
+    {
         # Once a story changes, not while relating each article (bench/NOTES-related.md).
         "name": "What each source adds to changed stories",
         "func": "articles.tasks.refresh_story_additions_task",
