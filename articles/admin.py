@@ -328,6 +328,9 @@ class ArticleAdmin(ModelAdmin):
         return super().get_queryset(request).without_heavy_columns(keep=["body_html"])
 
     def save_model(self, request, obj, form, change):
+        if "lead_image_url" in form.changed_data:
+            # Another image: the image task fetches and stores it anew.
+            obj.image_thumb = obj.image_lead = obj.image_status = ""
         super().save_model(request, obj, form, change)
         moderation.article_edited(obj)
 

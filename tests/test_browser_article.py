@@ -146,16 +146,18 @@ def test_install_block_offers_the_browser_s_install_or_the_ios_hint_and_never_na
     flood, _ = coverage
     url = live_server.url + flood.get_absolute_url()
 
-    page = contexts("light", "desktop")
-    page.goto(url)
-    block = page.locator("[data-install]")
-    assert block.is_hidden(), "no offer from the browser: nothing shown"
-    page.evaluate(OFFER_INSTALL)
-    assert block.get_by_role("button", name="Install Lede").is_visible()
-    assert block.locator("[data-install-ios]").is_hidden()
     ARTIFACTS.mkdir(exist_ok=True)
-    block.scroll_into_view_if_needed()
-    page.screenshot(path=str(ARTIFACTS / "install-offer-light-desktop.png"))
+    for scheme in SCHEMES:
+        for size in SIZES:
+            page = contexts(scheme, size)
+            page.goto(url)
+            block = page.locator("[data-install]")
+            assert block.is_hidden(), "no offer from the browser: nothing shown"
+            page.evaluate(OFFER_INSTALL)
+            assert block.get_by_role("button", name="Install Lede").is_visible()
+            assert block.locator("[data-install-ios]").is_hidden()
+            block.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / f"install-offer-{scheme}-{size}.png"))
     block.get_by_role("button", name="Install Lede").click()
     assert page.evaluate("window.prompted") == 1
     page.wait_for_selector("[data-install]", state="hidden")

@@ -95,3 +95,23 @@ def test_pages_without_a_stored_image_show_none_of_the_publisher_s(client):
     assert "images.publisher.example" not in html
     assert "images.publisher.example" not in client.get("/").content.decode()
     assert Article.objects.get(pk=article.pk).image_status == ""
+
+
+def test_an_editor_s_new_image_address_is_fetched_anew(admin_client):
+    from django.urls import reverse
+
+    article = make_article(
+        lead_image_url="https://images.publisher.example/old.jpg",
+        image_thumb="images/ab/old-thumb.webp", image_lead="images/ab/old-lead.webp", image_status="stored",
+    )
+    response = admin_client.post(
+        reverse("admin:articles_article_change", args=[article.pk]),
+        {
+            "title": article.title, "author": "", "published_at_0": article.published_at.strftime("%Y-%m-%d"),
+            "published_at_1": article.published_at.strftime("%H:%M:%S"),
+            "lead_image_url": "https://images.publisher.example/new.jpg", "summary": "", "body_html": "",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    article.refresh_from_db()
+    assert (article.image_status, article.image_thumb.name, article.image_lead.name) == ("", "", "")
