@@ -194,7 +194,9 @@ class SourceAdmin(ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 response = fetch(form.cleaned_data["url"], accept=HTML_ACCEPT, require_html=True)
-                extraction = extract_page(response.content, response.url)
+                extraction = extract_page(
+                    response.content, response.url, charset=response.charset
+                )
             except FetchError as exc:
                 error = exc.reason
         context = {**self.admin_site.each_context(request), "form": form,

@@ -92,6 +92,15 @@ class FetchResult:
     def content_type(self):
         return self.headers.get("content-type", "").split(";")[0].strip().lower()
 
+    @property
+    def charset(self):
+        """The Content-Type's charset parameter, or ""."""
+        for parameter in self.headers.get("content-type", "").split(";")[1:]:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "charset":
+                return value.strip().strip("\"'")[:40]
+        return ""
+
 
 _local = threading.local()
 # A forked worker (django-q2, gunicorn) must not share its parent's sockets.

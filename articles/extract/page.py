@@ -8,6 +8,7 @@ from trafilatura import bare_extraction
 from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
+from ..encoding import decode_page
 from ..sanitize import clean_html, paragraphs_to_html, plain_text, safe_url
 from . import fallback
 from .clean import clean_lines, drop_link_teasers, linked_blocks, prune_link_lists, strip_links
@@ -53,9 +54,14 @@ def parse_date(value):
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def extract_page(html, url=""):
-    """Extract the article from one page's HTML (bytes or str). Pure: no I/O."""
-    raw = html if isinstance(html, bytes) else html.encode("utf-8", "replace")
+def extract_page(html, url="", charset=""):
+    """Extract the article from one page's HTML (bytes or str). Pure: no I/O.
+
+    Bytes are read in the HTTP `charset`, else their <meta> one, when that
+    decodes them cleanly; else as UTF-8, else in the charset detected.
+    """
+    text = html if isinstance(html, str) else decode_page(html, charset)
+    raw = text.encode("utf-8", "replace")
     # Parsed once: trafilatura works on its own copy, our rules read this one.
     tree = load_html(raw)
     if tree is None:

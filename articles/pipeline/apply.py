@@ -60,7 +60,7 @@ def extraction_of(article, response, digest):
     """The page's extraction, copied when another feed's article had the same bytes."""
     twin = extracted_twin(article, digest)
     if twin is None:
-        return extract_page(response.content, response.url)
+        return extract_page(response.content, response.url, charset=response.charset)
     return Extraction(
         title=twin.title,
         author=twin.author,
