@@ -229,10 +229,9 @@ class StoryDetailView(DetailView):
     )
 
     def get_context_data(self, **kwargs):
-        coverage = (
+        coverage = list(
             Article.objects.for_list().filter(story=self.object).order_by("published_at", "id")
         )
-        coverage = list(coverage)
         policies = {article.pk: effective_policy(article) for article in coverage}
         additions = self.object.additions or {}
         # Each source's sentences as its publisher's terms allow.

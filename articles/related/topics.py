@@ -37,12 +37,16 @@ CANDIDATES_PER_KIND = 40
 def same_story_articles(article):
     """Linked articles and the story's other members, other sources first: one query."""
     linked = RelatedLink.objects.filter(from_article=article)
-    in_story = Q(story_id=article.story_id) if article.story_id else Q(pk__in=[])
+    # A UNION of the two id lists, each read by its own index: as an OR of
+    # the two, PostgreSQL scanned the whole article table (190 ms at 20,000).
+    ids = linked.order_by().values("to_article_id")
+    if article.story_id:
+        ids = ids.union(Article.objects.filter(story_id=article.story_id).order_by().values("pk"))
     score = linked.filter(to_article=OuterRef("pk")).values("score")[:1]
     rows = (
         Article.objects.for_list()
         .originals()
-        .filter(Q(pk__in=linked.values("to_article")) | in_story)
+        .filter(pk__in=ids)
         .exclude(pk__in=[article.pk, article.copy_of_id or article.pk])
         .annotate(
             link_score=Coalesce(Subquery(score, output_field=FloatField()), Value(0.0)),
