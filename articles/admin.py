@@ -18,9 +18,11 @@ from . import moderation
 from .extract import extract_page
 from .fetch import HTML_ACCEPT, FetchError, fetch
 from .forms import SourceForm
-from .models import Article, Category, Comment, FetchLog, RelatedLink, Source, Story, Tag
+from .models import (
+    Article, Category, Comment, FetchLog, RelatedLink, Source, SourceImport, Story, Tag,
+)
 from .terms import effective_policy
-from .opml import OPMLError, export_opml, import_outlines, parse_opml
+from .opml import OPMLError, export_opml, parse_opml
 from .sources import create_source, pause_sources, resume_sources
 
 
@@ -129,6 +131,7 @@ class SourceAdmin(ModelAdmin):
         "last_status",
         "consecutive_failures",
         "last_error",
+        "last_notes",
         "created_at",
     ]
     form = SourceForm
@@ -155,6 +158,8 @@ class SourceAdmin(ModelAdmin):
                  name="articles_source_preview"),
             path("<int:pk>/fetches/", self.admin_site.admin_view(self.fetches_view),
                  name="articles_source_fetches"),
+            path("imports/<int:pk>/", self.admin_site.admin_view(self.import_status_view),
+                 name="articles_source_import_status"),
         ]
         return views + super().get_urls()
 
@@ -167,18 +172,29 @@ class SourceAdmin(ModelAdmin):
             try:
                 if upload.size > 2 * 1024 * 1024:
                     raise OPMLError("The file is larger than 2 MB.")
-                outlines = parse_opml(upload.read())
+                content = upload.read()
+                outlines = parse_opml(content)
             except OPMLError as exc:
                 form.add_error("file", str(exc))
             else:
-                created, skipped = import_outlines(outlines, update=form.cleaned_data["update"])
-                messages.success(
-                    request, f"Imported {created} new source(s); {skipped} were already here."
+                # Read here for a prompt form error; imported in the background,
+                # since 10,000 outlines outlast a request.
+                source_import = SourceImport.objects.create(
+                    file_name=upload.name[:255], content=content, outlines=len(outlines),
+                    update_existing=form.cleaned_data["update"], created_by=request.user,
                 )
-                return redirect("admin:articles_source_changelist")
+                async_task("articles.tasks.import_sources_task", source_import.pk, group="import")
+                return redirect("admin:articles_source_import_status", source_import.pk)
         context = {**self.admin_site.each_context(request), "form": form,
                    "title": "Import sources from OPML", "opts": self.model._meta}
         return TemplateResponse(request, "admin/articles/source/import_opml.html", context)
+
+    def import_status_view(self, request, pk):
+        source_import = get_object_or_404(SourceImport, pk=pk)
+        context = {**self.admin_site.each_context(request), "source_import": source_import,
+                   "title": f"Importing {source_import.file_name or 'OPML'}",
+                   "opts": self.model._meta}
+        return TemplateResponse(request, "admin/articles/source/import_status.html", context)
 
     def preview_view(self, request):
         """What the extractor gets from a page, before a source is added."""
@@ -391,3 +407,25 @@ class CommentAdmin(ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         moderation.comment_edited(obj)
+
+
+@admin.register(SourceImport)
+class SourceImportAdmin(ModelAdmin):
+    list_display = ["__str__", "status", "outlines", "handled", "created", "skipped", "created_at",
+                    "progress"]
+    list_filter = ["status"]
+    date_hierarchy = "created_at"
+    exclude = ["content"]
+
+    def has_add_permission(self, request):
+        return False  # through "Import OPML" on the sources page
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Progress")
+    def progress(self, obj):
+        return format_html(
+            '<a href="{}">{}%</a>',
+            reverse("admin:articles_source_import_status", args=[obj.pk]), obj.percent,
+        )

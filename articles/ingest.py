@@ -3,6 +3,7 @@
 import logging
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -56,6 +57,8 @@ class ParsedFeed:
     ttl_minutes: int | None = None
     entries: list = field(default_factory=list)
     problem: str = ""
+    # Entries not stored, by reason: nothing is dropped without a record.
+    refused: Counter = field(default_factory=Counter)
 
 
 @dataclass
@@ -64,6 +67,8 @@ class IngestResult:
     new_article_ids: list = field(default_factory=list)
     entries: int = 0
     error: str = ""
+    refused: int = 0
+    notes: str = ""
 
 
 def canonicalize_url(url):
@@ -114,11 +119,38 @@ def parse_feed(content: bytes, base_url=""):
     if parsed.get("bozo") and not parsed.entries:
         exc = parsed.get("bozo_exception")
         result.problem = f"Not a readable feed: {exc}" if exc else "Not a readable feed."
-    for item in parsed.entries[:MAX_ENTRIES]:
+    items = newest_items(parsed.entries)
+    result.refused[CUT] = len(parsed.entries) - len(items)
+    for item in items:
         entry = normalise_entry(item, base_url)
-        if entry is not None:
+        if entry is None:
+            result.refused[BAD_LINK] += 1
+        else:
             result.entries.append(entry)
     return result
+
+
+CUT = f"cut at MAX_ENTRIES ({MAX_ENTRIES}), the newest kept"
+BAD_LINK = "no http(s) link"
+CONFLICTING_GUID = "a GUID already given to another link"
+
+
+def item_time(item):
+    return item.get("published_parsed") or ("updated" in item and item.get("updated_parsed")) or ()
+
+
+def newest_items(items):
+    """The MAX_ENTRIES newest items, in feed order; undated ones count as
+    older than dated ones, and among themselves the first in the feed win."""
+    if len(items) <= MAX_ENTRIES:
+        return items
+    ranked = sorted(range(len(items)), key=lambda i: (tuple(item_time(items[i])), -i), reverse=True)
+    return [items[i] for i in sorted(ranked[:MAX_ENTRIES])]
+
+
+def describe_refusals(refused):
+    """'3 no http(s) link; 1 a GUID already ...': the fetch log's note."""
+    return "; ".join(f"{count} {reason}" for reason, count in refused.items() if count)
 
 
 def normalise_entry(item, base_url):
@@ -174,8 +206,10 @@ def normalise_entry(item, base_url):
     )
 
 
-def upsert_entries(source, entries, now=None):
+def upsert_entries(source, entries, now=None, refused=None):
     """Store entries as articles; returns the ids of rows created by this call, in feed order.
+
+    Entries that reuse a GUID for another link are counted in `refused` (a Counter).
 
     A few statements per feed, whatever its length: one read of the rows
     already stored, one insert of the new ones, a few for their tags. Run
@@ -204,6 +238,9 @@ def upsert_entries(source, entries, now=None):
         if entry.guid not in fresh and article.url_hash not in hashes:
             fresh[entry.guid] = (entry, article)
             hashes[article.url_hash] = entry.guid
+        elif entry.guid in fresh and fresh[entry.guid][1].url_hash != article.url_hash:
+            if refused is not None:
+                refused[CONFLICTING_GUID] += 1
     stored = (
         Article.objects.filter(source=source)
         .filter(Q(guid__in=list(fresh)) | Q(url_hash__in=list(hashes)))
@@ -261,6 +298,8 @@ def ingest_source(source: Source, now=None):
             entries=result.entries,
             duration_ms=int((time.monotonic() - started) * 1000),
             error=result.error[:2000],
+            refused=result.refused,
+            notes=result.notes[:2000],
         )
         keep = FetchLog.objects.filter(source=source).values_list("pk", flat=True)[
             KEEP_LOGS : KEEP_LOGS + 1
@@ -306,14 +345,18 @@ def fetch_and_store(source, now, following=True):
     # One transaction per feed: its rows appear together, with the validators
     # that say they were stored.
     with transaction.atomic():
-        created = upsert_entries(source, parsed.entries, now=now)
+        created = upsert_entries(source, parsed.entries, now=now, refused=parsed.refused)
         learned = {"site_url": parsed.link} if parsed.link and not source.site_url else {}
+        notes = describe_refusals(parsed.refused)
         record_success(
             source, status=response.status, now=now, headers=response.headers,
             ttl_minutes=parsed.ttl_minutes, etag=response.etag,
-            last_modified=response.last_modified, **learned,
+            last_modified=response.last_modified, last_notes=notes[:2000], **learned,
         )
-    return IngestResult(status="ok", new_article_ids=created, entries=len(parsed.entries))
+    return IngestResult(
+        status="ok", new_article_ids=created, entries=len(parsed.entries),
+        refused=sum(parsed.refused.values()), notes=notes,
+    )
 
 
 def follow_advertised_feed(source, response, now):

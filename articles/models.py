@@ -96,6 +96,9 @@ class Source(models.Model):
     last_status = models.PositiveSmallIntegerField(null=True, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    last_notes = models.TextField(
+        blank=True, help_text="Entries the last fetch did not store, by reason."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = SourceQuerySet.as_manager()
@@ -521,6 +524,8 @@ class FetchLog(models.Model):
     entries = models.PositiveIntegerField(default=0)
     duration_ms = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    refused = models.PositiveIntegerField(default=0, help_text="Entries not stored.")
+    notes = models.TextField(blank=True, help_text="Why entries were not stored, by reason.")
 
     class Meta:
         ordering = ["-fetched_at"]
@@ -528,3 +533,39 @@ class FetchLog(models.Model):
 
     def __str__(self):
         return f"{self.source} {self.outcome} at {self.fetched_at:%Y-%m-%d %H:%M}"
+
+
+class SourceImport(models.Model):
+    """An OPML file imported in the background; its progress is shown in admin."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    file_name = models.CharField(max_length=255, blank=True)
+    # The uploaded file (at most 2 MB) until the import is done.
+    content = models.BinaryField(blank=True)
+    update_existing = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    outlines = models.PositiveIntegerField(default=0)
+    handled = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.file_name or 'OPML'} ({self.get_status_display()})"
+
+    @property
+    def percent(self):
+        return 100 * self.handled // self.outlines if self.outlines else 0

@@ -9,7 +9,7 @@ from defusedxml.ElementTree import fromstring
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Source
+from .models import Source, SourceImport
 from .sanitize import plain_text, safe_url
 from .sources import categories_named, create_sources
 
@@ -72,10 +72,12 @@ IMPORT_DUE_EVERY = timedelta(seconds=2)
 
 
 @transaction.atomic
-def import_outlines(outlines, update=False, due_every=IMPORT_DUE_EVERY):
+def import_outlines(outlines, update=False, due_every=IMPORT_DUE_EVERY, start=0):
     """A Source for each new feed URL; returns (created, skipped).
 
     With `update`, sources already here get the file's name, site and category.
+    `start` sources of the same file were created before (their first fetches
+    come first).
     """
     categories = categories_named([outline.category for outline in outlines])
     existing = {
@@ -101,10 +103,44 @@ def import_outlines(outlines, update=False, due_every=IMPORT_DUE_EVERY):
             source.site_url = outline.site_url or source.site_url
             source.category = category or source.category
             changed[source.pk] = source
-    created = create_sources(new, due_every=due_every, at_once=IMPORT_AT_ONCE)
+    created = create_sources(new, due_every=due_every, at_once=IMPORT_AT_ONCE, start=start)
     if changed:
         Source.objects.bulk_update(changed.values(), ["name", "site_url", "category"])
     return len(created), len(outlines) - len(created)
+
+
+# Progress is saved after each chunk: one transaction and a few statements each.
+IMPORT_CHUNK = 1000
+
+
+def run_source_import(source_import):
+    """Import a SourceImport's file chunk by chunk, saving its counts after each."""
+    save_import(source_import, status=SourceImport.Status.RUNNING, error="")
+    try:
+        outlines = parse_opml(bytes(source_import.content))
+    except OPMLError as exc:
+        save_import(source_import, status=SourceImport.Status.FAILED, error=str(exc),
+                    finished_at=timezone.now())
+        return source_import
+    save_import(source_import, outlines=len(outlines), handled=0, created=0, skipped=0)
+    for start in range(0, len(outlines), IMPORT_CHUNK):
+        chunk = outlines[start : start + IMPORT_CHUNK]
+        created, skipped = import_outlines(
+            chunk, update=source_import.update_existing, start=source_import.created
+        )
+        save_import(
+            source_import, handled=start + len(chunk),
+            created=source_import.created + created, skipped=source_import.skipped + skipped,
+        )
+    save_import(source_import, status=SourceImport.Status.DONE, content=b"",
+                finished_at=timezone.now())
+    return source_import
+
+
+def save_import(source_import, **fields):
+    for name, value in fields.items():
+        setattr(source_import, name, value)
+    source_import.save(update_fields=list(fields))
 
 
 def export_opml(sources, title="Lede sources"):

@@ -17,14 +17,14 @@ RECENT_DATES = 10
 
 
 @transaction.atomic
-def create_sources(sources, due_every=timedelta(0), at_once=0):
+def create_sources(sources, due_every=timedelta(0), at_once=0, start=0):
     """Save new, unsaved sources in one insert; returns those created.
 
     A feed URL already stored (or twice in `sources`) is skipped. Slugs are
     chosen in memory from every stored one, so a thousand sources named
     alike cost one read, not a query per try. The first `at_once` are due
     at once, the others `due_every` apart, so a large import does not fall
-    due all at once.
+    due all at once; `start` sources of the same import were created before.
     """
     urls = [source.feed_url for source in sources]
     known = set(Source.objects.filter(feed_url__in=urls).values_list("feed_url", flat=True))
@@ -39,7 +39,9 @@ def create_sources(sources, due_every=timedelta(0), at_once=0):
         source.name = source.name or source.feed_url
         source.slug = source.slug or unique_slug(source.name, taken, fallback="source")
         taken.add(source.slug)
-        source.next_fetch_at = source.next_fetch_at or now + max(0, position - at_once) * due_every
+        source.next_fetch_at = source.next_fetch_at or now + max(
+            0, start + position - at_once
+        ) * due_every
     return Source.objects.bulk_create(fresh)
 
 

@@ -16,7 +16,8 @@ from django_q.brokers import get_broker
 from django_q.tasks import async_task
 
 from .ingest import ingest_source
-from .models import MAX_RELATING_ATTEMPTS, Article, Source
+from .models import MAX_RELATING_ATTEMPTS, Article, Source, SourceImport
+from .opml import run_source_import
 from .outages import rides_out_outages
 from .page_cache import bump_content_version
 from .pipeline import extract_and_relate_article, extract_and_relate_articles
@@ -52,7 +53,18 @@ def fetch_source_task(source_id):
     # On the ORM broker, one commit for the feed's whole batch of tasks.
     with transaction.atomic():
         enqueue_extraction(result.new_article_ids)
-    return f"{result.status}: {len(result.new_article_ids)} new"
+    refused = f"; {result.refused} refused ({result.notes})" if result.refused else ""
+    return f"{result.status}: {len(result.new_article_ids)} new{refused}"
+
+
+@rides_out_outages
+def import_sources_task(import_id):
+    """An OPML file uploaded in admin; a rerun skips the feeds already created."""
+    source_import = SourceImport.objects.filter(pk=import_id).first()
+    if source_import is None:
+        return "gone"
+    run_source_import(source_import)
+    return f"{source_import.status}: {source_import.created} created"
 
 
 @rides_out_outages

@@ -120,7 +120,7 @@ OPML = b"""<?xml version="1.0"?><opml version="2.0"><head/><body>
 
 
 @pytest.mark.django_db
-def test_import_and_export_opml_in_admin(admin_client):
+def test_import_and_export_opml_in_admin(admin_client, sync_tasks):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     make_source(feed_url="https://dup.example/rss")

@@ -139,7 +139,9 @@ def test_installable_and_saved_article_opens_offline(page, live_server, news):
     page.context.set_offline(False)
 
 
-def test_editor_imports_opml_and_previews_extraction(page, live_server, local_server, tmp_path, settings):
+def test_editor_imports_opml_and_previews_extraction(
+    page, live_server, local_server, tmp_path, settings, sync_tasks
+):
     get_user_model().objects.create_superuser("editor", "e@example.org", "editing-news-99")
     paragraphs = "".join(
         f"<p>Paragraph {n}: the harbour bridge repairs start on Monday, the council said, "
@@ -165,6 +167,7 @@ def test_editor_imports_opml_and_previews_extraction(page, live_server, local_se
     assert Source.objects.filter(name="Quay Gazette", category__name="Local").exists()
     shoot(page, "editor-1-import")
 
+    page.get_by_role("link", name="Back to the sources").click()
     page.get_by_role("link", name="Preview extraction").click()
     page.get_by_label("Page URL").fill(article_url)
     page.get_by_role("button", name="Preview").click()
