@@ -27,6 +27,19 @@ from .sources import create_source, pause_sources, resume_sources
 
 
 class ModelAdmin(admin.ModelAdmin):
+    def changelist_view(self, request, extra_context=None):
+        # Django turns a bad date_hierarchy value into "?e=1", except one too
+        # large for datetime(): an OverflowError, a 500.
+        if self.date_hierarchy:
+            for part in ("year", "month", "day"):
+                try:
+                    number = int(request.GET.get(f"{self.date_hierarchy}__{part}", "0"))
+                except ValueError:
+                    continue
+                if abs(number) > 9999:
+                    return HttpResponseBadRequest("Not a date.")
+        return super().changelist_view(request, extra_context)
+
     def response_action(self, request, queryset):
         # Django filters on the posted ids as they come: "1e309" fails as a
         # ValueError, a 500, instead of a bad request.

@@ -69,6 +69,8 @@ def test_admin_preview_of_a_bad_article_id_is_not_found(admin_client, value):
         {"source__id__exact": "9" * 40},
         {"story__isempty": "maybe"},
         {"published_at__year": "abc"},
+        {"published_at__year": "2147483648"},
+        {"published_at__year": "2026", "published_at__month": "99999999999"},
         {"p": "abc"},
         {"o": "abc"},
         {"q": NUL},

@@ -48,6 +48,7 @@ ADMIN_QUERIES = {
     ],
     "/admin/articles/comment/": ["q", "is_public__exact", "user__id__exact", "article__id__exact"],
     "/admin/articles/story/": ["q", "updated_at__year", "o"],
+    "/admin/articles/sourceimport/": ["q", "o", "p", "status__exact", "created_at__year"],
     "/admin/articles/source/preview/": ["article"],
     "/admin/articles/source/add/": ["_changelist_filters", "_popup", "_to_field"],
 }
@@ -137,7 +138,7 @@ def test_admin_never_answers_5xx(admin_client, site, target, value):
 
 @FUZZ
 @given(
-    model=st.sampled_from(["article", "source", "comment", "story", "category"]),
+    model=st.sampled_from(["article", "source", "comment", "story", "category", "sourceimport"]),
     value=BAD_VALUES,
 )
 def test_admin_object_paths_never_answer_5xx(admin_client, model, value):
