@@ -21,6 +21,9 @@ MAX_RELATING_ATTEMPTS = 3
 # with the batch it had taken from the broker); sooner, its task may just be
 # waiting in the queue. Re-enqueueing one still queued costs a claim query.
 STALLED_GRACE = timedelta(seconds=90)
+# An extracted article is related at once, or at its batch's end while the
+# batch holds its claim: past both, its task died or its relating failed.
+UNRELATED_GRACE = timedelta(seconds=30)
 
 
 def url_hash(url):
@@ -261,10 +264,12 @@ class ArticleQuerySet(models.QuerySet):
             | page_again
         )
 
-    def unrelated(self, now=None, grace=STALLED_GRACE):
-        """Extracted but never related: its task failed between the two steps."""
+    def unrelated(self, now=None, grace=UNRELATED_GRACE):
+        """Extracted but never related: its task failed between the two steps
+        (a batch holds its claim on what it extracted until it is related)."""
         now = now or timezone.now()
         return self.visible().filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
             story__isnull=True,
             extracted_at__lt=now - grace,
             relating_attempts__lt=MAX_RELATING_ATTEMPTS,

@@ -23,7 +23,8 @@ seconds after the fault). One line per scenario:
 lost: articles not ready at the end (missing, pending, extracting or failed); degraded: ready
 with the feed's text instead of the page's; duplicated: extra article rows plus pages fetched
 more than twice; recovered_s: from the fault's end to the last article ready with its full text
-(0 if none was left); http_5xx: 5xx answers to the reader, except a 503 with Retry-After while
+(0 if none was left); related_s: the same until the last one is also related (its
+links and story; unrelated: ready articles left without them at the end); http_5xx: 5xx answers to the reader, except a 503 with Retry-After while
 PostgreSQL is down (counted as http_503). refetched: pages fetched twice (an interrupted
 fetch is done again once).
 """
@@ -228,6 +229,7 @@ def counts(count):
         rows=Count("pk"),
         full=Count("pk", filter=Q(state=Article.State.READY, state_reason="")),
         ready=Count("pk", filter=Q(state=Article.State.READY)),
+        related=Count("pk", filter=Q(state=Article.State.READY, story__isnull=False)),
         urls=Count("url", distinct=True),
     )
 
@@ -270,11 +272,14 @@ def run_scenario(scenario, args, server, relays, env, workdir):
         elif scenario == "redis-and-worker":
             outage(relays["redis"], then=lambda: kill_a_worker(cluster_log))
         ended = time.monotonic()
-        recovered = None
+        recovered = related = None
         while time.monotonic() - ended < args.give_up:
             now = counts(args.articles)
-            if now["full"] >= args.articles:
+            if recovered is None and now["full"] >= args.articles:
                 recovered = time.monotonic() - ended
+            if related is None and now["related"] >= args.articles:
+                related = time.monotonic() - ended
+            if recovered is not None and related is not None:
                 break
             time.sleep(0.5)
         time.sleep(2)  # answers in flight, the last article's relating
@@ -298,6 +303,8 @@ def run_scenario(scenario, args, server, relays, env, workdir):
         "http_5xx": http_5xx,
         "http_503": http_503,
         "refetched": sum(n == 2 for n in fetched.values()),
+        "related_s": "never" if related is None else round(related),
+        "unrelated": final["ready"] - final["related"],
         "answers": len(reader.answers),
     }
 

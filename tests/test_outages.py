@@ -391,3 +391,26 @@ def test_a_killed_workers_unclaimed_articles_are_due_a_lease_later(local_server,
     assert not Article.objects.stalled(now=now).filter(pk__in=ids).exists()
     later = now + timedelta(seconds=settings.EXTRACTION_LEASE + 1)
     assert set(Article.objects.stalled(now=later).values_list("pk", flat=True)) == set(ids)
+
+
+@pytest.mark.django_db
+def test_a_batch_holds_what_it_extracted_until_it_is_related(local_server, monkeypatch):
+    """Extracted articles wait for the batch's end to be related; the batch holds
+    their claims meanwhile, so the sweeper leaves them alone, and lets go after."""
+    from articles.pipeline import extract_and_relate_articles, run
+
+    ids = [article.pk for article in ingested(local_server, count=2)]
+    seen = {}
+
+    def relate_batch(article_ids):
+        seen["unrelated"] = list(Article.objects.unrelated(now=timezone.now()))
+        seen["held"] = Article.objects.filter(pk__in=ids, claimed_until__gt=timezone.now()).count()
+
+    monkeypatch.setattr(run, "relate_batch", relate_batch)
+    states, _ = extract_and_relate_articles(ids)
+    assert set(states.values()) == {Article.State.READY}
+    assert seen == {"unrelated": [], "held": 2}
+    assert not Article.objects.filter(pk__in=ids, claimed_until__isnull=False).exists()
+    # Not related (relating was replaced): the sweeper's, once past the grace period.
+    later = timezone.now() + timedelta(minutes=1)
+    assert set(Article.objects.unrelated(now=later).values_list("pk", flat=True)) == set(ids)

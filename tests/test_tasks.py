@@ -116,9 +116,13 @@ def test_an_article_whose_relating_failed_is_related_by_the_sweeper(local_server
     ingest_source(source)
     article = extract_article(Article.objects.get().pk)  # the task's first step only
     assert article.state == Article.State.READY and article.story_id is None
-    assert tasks.retry_stalled_task() == 0  # within the grace period: its task may still run
+    assert tasks.retry_stalled_task() == 0  # its task still holds the claim: it may still relate
 
-    Article.objects.update(extracted_at=timezone.now() - timedelta(minutes=10))
+    # The task died: its claim ran out.
+    Article.objects.update(
+        extracted_at=timezone.now() - timedelta(minutes=10),
+        claimed_until=timezone.now() - timedelta(seconds=1),
+    )
     assert tasks.retry_stalled_task() == 1
     article.refresh_from_db()
     assert article.story_id is not None
@@ -147,7 +151,10 @@ def test_the_sweeper_stops_relating_an_article_that_always_fails(
 
     monkeypatch.setattr(relating, "relate_articles", broken)
     for attempt in range(1, MAX_RELATING_ATTEMPTS + 1):
-        Article.objects.update(extracted_at=timezone.now() - timedelta(minutes=10))
+        Article.objects.update(
+            extracted_at=timezone.now() - timedelta(minutes=10),
+            claimed_until=timezone.now() - timedelta(seconds=1),
+        )
         with pytest.raises(RuntimeError):  # inline here; the cluster records the failure
             tasks.retry_stalled_task()
         assert len(calls) == attempt

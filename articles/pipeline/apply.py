@@ -20,10 +20,12 @@ from .reuse import extracted_twin, page_hash, page_validators
 logger = logging.getLogger(__name__)
 MIN_WORDS = 40
 # The columns extraction owns: an editor may hide or feature the article meanwhile.
+# Not claimed_until: the claim is held until the article is related too
+# (release_claims), and its batch renews it meanwhile.
 EXTRACTED_FIELDS = [
     "body_html", "body_text", "state_reason", "author", "lead_image_url", "language",
     "summary", "published_at", "word_count", "key_points", "fingerprint", "extracted_at",
-    "claimed_until", "state", "search_vector", "retry_at", "page_retries",
+    "state", "search_vector", "retry_at", "page_retries",
 ]
 
 
@@ -121,7 +123,6 @@ def apply_extraction(article, extraction, problem, page=None):
     article.key_points = key_points(shown_text, article.summary)
     article.fingerprint = text_fingerprint(article.body_text)
     article.extracted_at = now
-    article.claimed_until = None
     article.retry_at = None
     if isinstance(problem, TransientProblem) and article.body_text:
         # Shown with what there is; the page may answer later.

@@ -73,9 +73,12 @@ class Leases:
         now = timezone.now()
         until = now + timedelta(seconds=settings.EXTRACTION_LEASE)
         # Only leases still held: one that ran out may be another worker's now.
+        # A page fetched again (retry_at moved with its lease) stays due
+        # when a killed worker's lease ends.
+        fetched_again = Q(state=Article.State.READY, retry_at=F("claimed_until"))
         Article.objects.filter(pk__in=list(article_ids), claimed_until__gte=now).update(
             claimed_until=until,
-            retry_at=Case(When(state=Article.State.READY, then=Value(until)), default=F("retry_at")),
+            retry_at=Case(When(fetched_again, then=Value(until)), default=F("retry_at")),
         )
         if self.waiting:
             self.keep_waiting(now)
@@ -85,6 +88,13 @@ class Leases:
         Article.objects.filter(pk__in=list(self.waiting), state=Article.State.PENDING).update(
             retry_at=until
         )
+
+
+def release_claims(article_ids):
+    """Extracted and related: the sweeper may look at them again (Article.unrelated)."""
+    Article.objects.filter(pk__in=list(article_ids), claimed_until__isnull=False).update(
+        claimed_until=None
+    )
 
 
 def postpone_article(article, reason, now=None):

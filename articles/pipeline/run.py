@@ -12,7 +12,7 @@ from ..ingest import ingest_source
 from ..models import Article
 from ..page_cache import bump_content_version
 from .apply import finish_extraction
-from .claim import Leases, claim_article, reset_for_extraction
+from .claim import Leases, claim_article, release_claims, reset_for_extraction
 from .fetching import fetching_ahead, fetching_threads
 from .relating import relate_batch, relate_now
 
@@ -86,7 +86,9 @@ def extract_and_relate_article(article_id, force=False):
     article ready but unrelated, and relates it.
     """
     with commits_without_flush():
-        return relate_extracted(article_id, extract_article(article_id, force=force), relate_now)
+        state = relate_extracted(article_id, extract_article(article_id, force=force), relate_now)
+        release_claims([article_id])
+        return state
 
 
 def extract_and_relate_articles(article_ids, seconds=None):
@@ -107,6 +109,7 @@ def extract_and_relate_articles(article_ids, seconds=None):
     claimed = deque()  # (article_id, claimed article or None, future of its page)
     leases = Leases(waiting)
     extracted = []
+    mine = []  # claimed by this batch
     with commits_without_flush(), fetching_ahead() as fetching:
         fetch, at_once = fetching
         while waiting or claimed:
@@ -122,11 +125,14 @@ def extract_and_relate_articles(article_ids, seconds=None):
                 break
             article_id, article, page = claimed.popleft()
             if article is not None:
-                held = [article_id, *(other for other, taken, _ in claimed if taken)]
+                # Extracted ones stay held too, until related at the batch's end.
+                mine.append(article_id)
+                held = [*mine, *(other for other, taken, _ in claimed if taken)]
                 article = finish_extraction(article, fetched_renewing(page, leases, held))
-                leases.renew_if_due(held[1:])
+                leases.renew_if_due(held)
             states[article_id] = relate_extracted(article_id, article, extracted.append)
         relate_batch(extracted)
+        release_claims(mine)
     return states, list(waiting)
 
 
