@@ -14,7 +14,7 @@ ADDS_PER_SOURCE = 2
 # A sentence is said by another member when this share of its content words
 # is in one of that member's sentences.
 SAID_ELSEWHERE = 0.5
-# A sentence naming nothing (no name, no figure) rarely adds a fact.
+# A sentence naming nothing no other source names (a name, a figure) rarely adds a fact.
 MIN_FACTS = 1
 BATCH = 50
 MAX_MEMBERS = 30
@@ -46,27 +46,41 @@ def unsaid_sentences(own, others):
     return unsaid
 
 
+def facts_of(sentence):
+    """Its names and figures (a sentence's first word is capitalised anyway), lowercased."""
+    facts = (fact.lower().rstrip(".,:") for fact in FACT.findall(sentence))
+    return {re.sub(r"['’]s?$", "", fact) for fact in facts}
+
+
 def additions_of(members):
     """{article id: up to ADDS_PER_SOURCE sentences no other member says}.
 
     `members` are (article id, source id, text) of one story's originals;
     members of the same source are not compared with each other, so a
-    source's follow-up does not cancel what it adds.
+    source's follow-up does not cancel what it adds. Of the sentences no
+    other source says, those naming what no other source names (a person,
+    a place, a figure) come first: each outlet retells the event's core in
+    its own words, and a retelling adds nothing.
     """
     sentences = {pk: split_sentences(text) for pk, _, text in members}
     bags = {pk: [words_of(sentence) for sentence in sentences[pk]] for pk in sentences}
+    vocabulary = {pk: set().union(*bags[pk], *map(facts_of, sentences[pk])) for pk in sentences}
     added = {}
     for pk, source_id, _ in members:
-        others = [
-            words
-            for other, other_source, _ in members
-            if other_source != source_id
-            for words in bags[other]
-        ]
+        other_members = [other for other, other_source, _ in members if other_source != source_id]
+        others = [words for other in other_members for words in bags[other]]
+        named_elsewhere = set().union(*(vocabulary[other] for other in other_members))
         unsaid = unsaid_sentences(sentences[pk], others)
-        facts = {sentence: len(FACT.findall(" " + sentence)) for sentence in unsaid}
+        novel, shared = {}, {}
+        for sentence in unsaid:
+            facts = facts_of(sentence)
+            novel[sentence] = len(facts - named_elsewhere)
+            shared[sentence] = len(facts & named_elsewhere)
+        # New names and figures, and few of the story's shared ones: a
+        # retelling of the event names what everyone names.
         best = sorted(
-            (s for s in unsaid if facts[s] >= MIN_FACTS), key=lambda s: -facts[s]
+            (s for s in unsaid if novel[s] >= MIN_FACTS),
+            key=lambda s: (-novel[s] / (1 + shared[s]), -novel[s]),
         )[:ADDS_PER_SOURCE]
         if best:
             added[pk] = [sentence for sentence in unsaid if sentence in best]
