@@ -96,3 +96,17 @@ def test_opml_nested_1200_deep_is_read_without_recursion():
     outlines = parse_opml(content)
     assert [outline.feed_url for outline in outlines] == ["https://deep.example/feed.xml"]
     assert outlines[0].category == "level"
+
+
+def test_opml_over_2_mb_is_a_form_error(admin_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    outline = b'<outline text="x" xmlUrl="https://x.example/feed.xml"/>'
+    content = b"<opml version='2.0'><body>" + outline * 40_000 + b"</body></opml>"
+    assert len(content) > 2 * 1024 * 1024
+    response = admin_client.post(
+        reverse("admin:articles_source_import_opml"),
+        {"file": SimpleUploadedFile("huge.opml", content)},
+    )
+    assert response.status_code == 200
+    assert "larger than 2 MB" in response.content.decode()
