@@ -7,7 +7,7 @@ from django.urls import include, path
 from articles.availability import readyz
 from articles.forms import AdminLoginForm, LoginForm
 from articles.sitemaps import sitemaps
-from articles.views import SignupView, healthz, media
+from articles.views import SignupView, favicon, healthz, media
 
 admin.site.site_header = "Lede administration"
 admin.site.site_title = "Lede admin"
@@ -16,6 +16,8 @@ admin.site.login_form = AdminLoginForm
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    # Asked for by browsers on pages that name no icon, and by other clients.
+    path("favicon.ico", favicon, name="favicon"),
     path("readyz", readyz, name="readyz"),
     path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
     path("accounts/signup/", SignupView.as_view(), name="signup"),

@@ -360,6 +360,11 @@ def offline(request):
     return render(request, "offline.html")
 
 
+def favicon(request):
+    # Not permanent: the static name changes with the file's hash.
+    return redirect(static("img/favicon.svg"))
+
+
 def robots_txt(request):
     sitemap = request.build_absolute_uri(reverse("sitemap"))
     lines = ["User-agent: *", "Disallow: /admin/", "Disallow: /accounts/", f"Sitemap: {sitemap}"]

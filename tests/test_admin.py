@@ -165,3 +165,62 @@ def test_story_change_page_shows_its_lead_read_only(admin_client):
     html = admin_client.get(reverse("admin:articles_story_change", args=[story.pk])).content.decode()
     assert "Harbour crane collapses" in html
     assert 'name="lead_article"' not in html
+
+
+@pytest.mark.django_db
+def test_deleting_a_source_counts_what_readers_lose_not_internal_rows(admin_client, django_user_model):
+    from articles.models import ArticleTerm, Comment, SavedArticle
+
+    source = make_source(name="Harbour Herald")
+    articles = [make_article(source=source) for _ in range(3)]
+    link(articles[0], articles[1])
+    reader = django_user_model.objects.create_user("ana", password="a-long-pass-42")
+    Comment.objects.create(article=articles[0], user=reader, body="Thanks")
+    SavedArticle.objects.create(article=articles[1], user=reader)
+    ArticleTerm.objects.bulk_create(
+        ArticleTerm(article=article, term=f"term{n}", weight=0.5, published_at=article.published_at)
+        for article in articles for n in range(20)
+    )
+    url = reverse("admin:articles_source_delete", args=[source.pk])
+    html = admin_client.get(url).content.decode()
+    for count in ("Articles: 3", "Comments: 1", "Saved copies: 1"):
+        assert count in html, count
+    assert "Article term:" not in html and "Related link:" not in html
+    bulk = admin_client.post(
+        reverse("admin:articles_source_changelist"),
+        {"action": "delete_selected", "_selected_action": [source.pk]},
+    ).content.decode()
+    assert "Articles: 3" in bulk and "Article term:" not in bulk
+    admin_client.post(url, {"post": "yes"})
+    assert not Source.objects.exists() and not Article.objects.exists()
+
+
+@pytest.mark.django_db
+def test_featuring_says_how_long_a_browser_may_keep_the_homepage(admin_client):
+    article = make_article()
+    response = admin_client.post(
+        reverse("admin:articles_article_changelist"),
+        {"action": "feature", "_selected_action": [article.pk]},
+        follow=True,
+    )
+    assert "up to 60 seconds" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_export_opml_button_downloads_every_source(admin_client):
+    make_source(name="Lab Notes", feed_url="https://lab.example/rss")
+    listing = admin_client.get(reverse("admin:articles_source_changelist")).content.decode()
+    export_url = reverse("admin:articles_source_export_opml")
+    assert f'href="{export_url}"' in listing
+    export = admin_client.get(export_url)
+    assert export["Content-Type"] == "text/x-opml"
+    assert b'xmlUrl="https://lab.example/rss"' in export.content
+
+
+@pytest.mark.django_db
+def test_trace_is_refused_everywhere_and_the_favicon_is_found(client):
+    article = make_article()
+    for url in ["/healthz", "/feeds/latest.rss", "/feeds/latest.atom", "/", article.get_absolute_url(), "/admin/"]:
+        assert client.generic("TRACE", url).status_code == 405, url
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302 and response["Location"].endswith("favicon.svg")
