@@ -419,7 +419,7 @@ def unfeature(modeladmin, request, queryset):
 class ArticleAdmin(LabelledDateTimeMixin, CountedDeletionMixin, ModelAdmin):
     # What an editor scans, in 1366 px beside the admin's sidebar and filters;
     # comments and word count are on the change page.
-    list_display = ["short_title", "short_source", "published", "state", "hidden", "featured", "shown"]
+    list_display = ["short_title", "short_source", "published", "status", "shown"]
     list_filter = [
         "state", "is_hidden", "is_featured", ("story", admin.EmptyFieldListFilter),
         "source__category", "source",
@@ -477,13 +477,14 @@ class ArticleAdmin(LabelledDateTimeMixin, CountedDeletionMixin, ModelAdmin):
     def published(self, obj):
         return short_date(obj.published_at)
 
-    @admin.display(description="Hidden", boolean=True, ordering="is_hidden")
-    def hidden(self, obj):
-        return obj.is_hidden
-
-    @admin.display(description="Featured", boolean=True, ordering="is_featured")
-    def featured(self, obj):
-        return obj.is_featured
+    @admin.display(description="Status", ordering="state")
+    def status(self, obj):
+        """One word: the state, unless hidden or featured (their filters sit beside)."""
+        if obj.is_hidden:
+            return "Hidden"
+        if obj.is_featured:
+            return "Featured"
+        return obj.get_state_display() if obj.state != Article.State.PENDING else "Pending"
 
     def save_model(self, request, obj, form, change):
         if "lead_image_url" in form.changed_data:

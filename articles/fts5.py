@@ -1,4 +1,4 @@
-"""SQLite's full-text search (FTS5, migration 0019): web-search syntax, ranked, highlighted."""
+"""SQLite's full-text search (FTS5): the index and its triggers, web-search syntax, ranked, highlighted."""
 
 import re
 
@@ -6,6 +6,33 @@ from django.db import connection
 from django.db.models.expressions import RawSQL
 
 TABLE = "articles_article_fts"
+# Kept in step with articles_article by triggers. Django rebuilds a SQLite
+# table for most schema changes (copy, drop, rename), and the drop takes the
+# triggers with it: after every migrate, ensure_index() puts back what is
+# missing and rebuilds the index from the articles.
+CREATE_TABLE = f"""CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5(
+    title, summary, body_text,
+    content='articles_article', content_rowid='id',
+    tokenize='porter unicode61 remove_diacritics 2'
+)"""
+TRIGGERS = {
+    f"{TABLE}_insert": f"""CREATE TRIGGER {TABLE}_insert AFTER INSERT ON articles_article BEGIN
+        INSERT INTO {TABLE}(rowid, title, summary, body_text)
+        VALUES (new.id, new.title, new.summary, new.body_text);
+    END""",
+    f"{TABLE}_delete": f"""CREATE TRIGGER {TABLE}_delete AFTER DELETE ON articles_article BEGIN
+        INSERT INTO {TABLE}({TABLE}, rowid, title, summary, body_text)
+        VALUES ('delete', old.id, old.title, old.summary, old.body_text);
+    END""",
+    # Only the indexed columns: a state or counter update leaves the index alone.
+    f"{TABLE}_update": f"""CREATE TRIGGER {TABLE}_update
+        AFTER UPDATE OF title, summary, body_text ON articles_article BEGIN
+        INSERT INTO {TABLE}({TABLE}, rowid, title, summary, body_text)
+        VALUES ('delete', old.id, old.title, old.summary, old.body_text);
+        INSERT INTO {TABLE}(rowid, title, summary, body_text)
+        VALUES (new.id, new.title, new.summary, new.body_text);
+    END""",
+}
 # bm25 weights of title, summary and text: PostgreSQL's A, B and C.
 WEIGHTS = "10.0, 4.0, 1.0"
 SNIPPET_TOKENS = 32
@@ -43,6 +70,33 @@ def fts5_query(text):
         return None
     query = " AND ".join("(" + " OR ".join(group) + ")" for group in groups)
     return query + "".join(f" NOT {term}" for term in excluded)
+
+
+def ensure_index(connection):
+    """Creates the index and its triggers where missing (SQLite only); returns
+    the names of the triggers it had to put back."""
+    if connection.vendor != "sqlite":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'articles_article'")
+        if cursor.fetchone() is None:
+            return []  # migrations before the articles table
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        present = {row[0] for row in cursor.fetchall()}
+        missing = [name for name in TRIGGERS if name not in present]
+        if missing:
+            cursor.execute(CREATE_TABLE)
+            for name in missing:
+                cursor.execute(TRIGGERS[name])
+            # Writes made while a trigger was missing are not in the index.
+            cursor.execute(f"INSERT INTO {TABLE}({TABLE}) VALUES ('rebuild')")
+    return missing
+
+
+def restore_index_after_migrate(sender, using, **kwargs):
+    from django.db import connections
+
+    ensure_index(connections[using])
 
 
 def matching_ids(query):

@@ -299,3 +299,21 @@ def test_search_pagination_keeps_filters(client):
     html = response.content.decode()
     assert "25 results" in html
     assert "source=wire" in re.search(r'href="([^"]*page=2[^"]*)"', html).group(1)
+
+
+def test_sqlite_search_index_comes_back_after_a_table_rebuild(client):
+    """A later migration rebuilds articles_article on SQLite and drops the FTS5
+    triggers with it; migrate puts them back and reindexes (a no-op elsewhere)."""
+    from django.core.management import call_command
+
+    from articles.fts5 import TRIGGERS
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's FTS5 index; PostgreSQL keeps its vector in the row")
+    with connection.cursor() as cursor:
+        for name in TRIGGERS:
+            cursor.execute(f"DROP TRIGGER {name}")
+    article = make_article(title="Quarry reopens", body_text="Mayor Ilse Varga cut the ribbon.")
+    call_command("migrate", verbosity=0)
+    response = client.get(reverse("articles:search"), {"q": "Varga"})
+    assert [a.pk for a in response.context["article_list"]] == [article.pk]
