@@ -14,10 +14,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .encoding import feed_as_utf8
-from .fetch import FEED_ACCEPT, HTML_TYPES, FetchError, fetch
+from .fetch import FEED_ACCEPT, HTML_TYPES, FetchError, HostBusy, fetch
 from .models import Article, FetchLog, Source, Tag
 from .sanitize import clean_html, plain_text, safe_url
-from .sources import record_failure, record_success, switch_feed_url
+from .outages import outage_retry_at
+from .sources import record_failure, record_success, save_fetch_state, switch_feed_url
 from .xmlguard import declares_entities
 
 logger = logging.getLogger(__name__)
@@ -317,6 +318,11 @@ def fetch_and_store(source, now, following=True):
             last_modified=source.last_modified,
             accept=FEED_ACCEPT,
         )
+    except HostBusy as exc:
+        # Every fetch slot of its host was taken: nothing was asked of the
+        # feed, so no failure of its own. Asked again within a minute.
+        save_fetch_state(source, next_fetch_at=outage_retry_at(now))
+        return IngestResult(status="postponed", error=exc.reason)
     except FetchError as exc:
         record_failure(source, exc.reason, status=exc.status, now=now, retry_after=exc.retry_after)
         return IngestResult(status="failed", error=exc.reason)

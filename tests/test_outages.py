@@ -414,3 +414,21 @@ def test_a_batch_holds_what_it_extracted_until_it_is_related(local_server, monke
     # Not related (relating was replaced): the sweeper's, once past the grace period.
     later = timezone.now() + timedelta(minutes=1)
     assert set(Article.objects.unrelated(now=later).values_list("pk", flat=True)) == set(ids)
+
+
+@pytest.mark.django_db
+def test_a_feed_whose_host_is_busy_is_not_failed(local_server, settings):
+    """Every fetch slot of the feed's host taken: asked again soon, no failure counted."""
+    settings.FETCH_PER_HOST = 1
+    settings.FETCH_TIMEOUT = 1
+    source = make_source(feed_url=serve_feed(local_server))
+    caches["locks"].add("fetch-slot:127.0.0.1:0", 1, timeout=30)
+    try:
+        result = ingest_source(source)
+    finally:
+        caches["locks"].delete("fetch-slot:127.0.0.1:0")
+    source.refresh_from_db()
+    assert result.status == "postponed"
+    assert source.consecutive_failures == 0 and source.last_error == ""
+    assert source.next_fetch_at - timezone.now() < timedelta(minutes=1)
+    assert not Article.objects.exists()
