@@ -305,6 +305,12 @@ EXTRACTION_LEASE = env.int("EXTRACTION_LEASE", default=30)
 # inside the task timeout.
 EXTRACT_BATCH = env.int("EXTRACT_BATCH", default=10)
 EXTRACT_BATCH_SECONDS = Q_CLUSTER["timeout"] / 4
+# WebSub (articles/websub.py): this site's public address, e.g.
+# https://news.example.org, for the callback hubs push to; unset: sources are
+# polled only. The lease asked for (the hub decides); while pushed, a source
+# is still polled at its max_interval, as a safety net.
+SITE_URL = env.str("SITE_URL", default="").rstrip("/")
+WEBSUB_LEASE_SECONDS = env.int("WEBSUB_LEASE_SECONDS", default=10 * 24 * 3600)
 # Articles older than this many days that nobody saved, commented on or
 # featured are removed (articles/retention.py); unset: everything is kept.
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=None)

@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 from django_q.tasks import async_task
 
-from . import moderation, page_cache
+from . import moderation, page_cache, websub
 from .extract import extract_page
 from .fetch import HTML_ACCEPT, FetchError, fetch
 from .forms import SourceForm
@@ -222,6 +222,7 @@ class SourceAdmin(CountedDeletionMixin, ModelAdmin):
         "last_notes",
         "created_at",
         "history",
+        "push",
     ]
     form = SourceForm
     fieldsets = [
@@ -354,6 +355,16 @@ class SourceAdmin(CountedDeletionMixin, ModelAdmin):
     @admin.display(description="Last error")
     def short_error(self, obj):
         return truncated(obj.last_error)
+
+    @admin.display(description="Push (WebSub)")
+    def push(self, obj):
+        subscription = getattr(obj, "subscription", None)
+        state = websub.push_state(subscription)
+        if subscription is None:
+            return state
+        detail = f" · {subscription.pushes} pushes" if subscription.pushes else ""
+        error = f" · {Truncator(subscription.last_error).chars(80)}" if subscription.last_error else ""
+        return f"{state} via {subscription.hub_url}{detail}{error}"
 
     @admin.display(description="Health", ordering="consecutive_failures")
     def health(self, obj):

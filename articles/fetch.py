@@ -256,6 +256,52 @@ def fetch_within(
     raise FetchError(f"Too many redirects (more than {MAX_REDIRECTS}).")
 
 
+def post_form(url, data, *, timeout=None, max_bytes=64 * 1024):
+    """POST a form to `url` (a WebSub hub) through the same guards as fetch.
+
+    The address checks, the per-host slot and the deadline hold; a redirect
+    is not followed (a form is not posted again elsewhere). Returns the
+    FetchResult; raises FetchError for an error status or a refused address.
+    """
+    timeout = timeout or settings.FETCH_TIMEOUT
+    check_url(url)
+    with host_slot(urlsplit(url).hostname, timeout):
+        deadline = time.monotonic() + timeout
+        try:
+            response = session_for_thread().post(
+                url,
+                data=data,
+                headers={"User-Agent": settings.FETCH_USER_AGENT},
+                allow_redirects=False,
+                stream=True,
+                timeout=(min(timeout, 10), min(timeout, 10)),
+            )
+        except InvalidIPAddress as exc:
+            raise FetchError(
+                f"Refused: {urlsplit(url).hostname} resolves to a non-public address ({exc})."
+            ) from exc
+        except requests.RequestException as exc:
+            raise FetchError(
+                f"Connection failed: {describe_exception(exc)}", transient=True
+            ) from exc
+        with response:
+            result = FetchResult(
+                url=url,
+                status=response.status_code,
+                headers={key.lower(): value for key, value in response.headers.items()},
+            )
+            body = read_body(response, max_bytes, deadline, timeout)
+            if response.status_code >= 300:
+                reason = body.decode("utf-8", "replace").strip()[:200]
+                raise FetchError(
+                    f"HTTP {response.status_code} {response.reason or ''}".strip()
+                    + (f": {reason}" if reason else ""),
+                    status=response.status_code,
+                )
+            result.content = body
+            return result
+
+
 def read_body(response, max_bytes, deadline, timeout):
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes and "content-encoding" not in {

@@ -60,6 +60,9 @@ class ParsedFeed:
     problem: str = ""
     # Entries not stored, by reason: nothing is dropped without a record.
     refused: Counter = field(default_factory=Counter)
+    # WebSub: the feed's hub and its own URL (rel="hub", rel="self").
+    hub_url: str = ""
+    self_url: str = ""
 
 
 @dataclass
@@ -70,6 +73,8 @@ class IngestResult:
     error: str = ""
     refused: int = 0
     notes: str = ""
+    hub_url: str = ""
+    self_url: str = ""
 
 
 def canonicalize_url(url):
@@ -114,6 +119,12 @@ def parse_feed(content: bytes, base_url=""):
         link=safe_url(feed.get("link", "")),
         language=(feed.get("language") or "")[:12],
     )
+    for link in feed.get("links", []):
+        rel, href = link.get("rel"), safe_url(urljoin(base_url, (link.get("href") or "").strip()))
+        if rel == "hub" and href and not result.hub_url:
+            result.hub_url = href[:2000]
+        elif rel == "self" and href and not result.self_url:
+            result.self_url = href[:2000]
     ttl = str(feed.get("ttl", "")).strip()
     if ttl.isdigit():
         result.ttl_minutes = int(ttl)
@@ -362,7 +373,33 @@ def fetch_and_store(source, now, following=True):
     return IngestResult(
         status="ok", new_article_ids=created, entries=len(parsed.entries),
         refused=sum(parsed.refused.values()), notes=notes,
+        hub_url=parsed.hub_url, self_url=parsed.self_url,
     )
+
+
+def store_pushed_feed(source, content, now=None):
+    """Feed bytes a hub pushed (signature checked): new entries stored, as from a fetch.
+
+    The fetch state (validators, next fetch) is left alone: the next poll
+    asks the feed itself as before.
+    """
+    now = now or timezone.now()
+    try:
+        parsed = parse_feed(content, base_url=source.feed_url)
+    except FeedRefused as exc:
+        return IngestResult(status="failed", error=str(exc))
+    except Exception as exc:  # A parser bug must not fail the hub's request.
+        logger.exception("Parsing a push for %s failed", source.feed_url)
+        return IngestResult(status="failed", error=f"Parsing failed: {exc.__class__.__name__}")
+    if parsed.problem and not parsed.entries:
+        return IngestResult(status="failed", error=parsed.problem)
+    with transaction.atomic():
+        created = upsert_entries(source, parsed.entries, now=now, refused=parsed.refused)
+        FetchLog.objects.create(
+            source=source, fetched_at=now, outcome="pushed", status=200,
+            new_articles=len(created), entries=len(parsed.entries), duration_ms=0,
+        )
+    return IngestResult(status="ok", new_article_ids=created, entries=len(parsed.entries))
 
 
 def follow_advertised_feed(source, response, now):

@@ -127,6 +127,34 @@ class Source(models.Model):
         return urlsplit(self.site_url or self.feed_url).hostname or ""
 
 
+class Subscription(models.Model):
+    """A source's feed, pushed to us by its WebSub hub (articles/websub.py)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "asked, not verified yet"
+        ACTIVE = "active", "pushed"
+        FAILED = "failed", "refused"
+
+    source = models.OneToOneField(Source, on_delete=models.CASCADE, related_name="subscription")
+    hub_url = models.URLField(max_length=2000)
+    topic_url = models.URLField(max_length=2000)
+    # In the callback's URL: which subscription a hub's request is about.
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    # The HMAC key of X-Hub-Signature, given to the hub with each request.
+    secret = models.CharField(max_length=64, editable=False)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    # Set when a (re)subscription is asked: only then is a challenge answered.
+    requested_at = models.DateTimeField(null=True, blank=True)
+    lease_seconds = models.PositiveIntegerField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_push_at = models.DateTimeField(null=True, blank=True)
+    pushes = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    def __str__(self):
+        return f"{self.source} via {self.hub_url}"
+
+
 def tag_slug(name):
     # Names in other scripts slugify to nothing: a hash keeps their URL ASCII.
     return slugify(name)[:90] or "t-" + hashlib.sha1(name.encode()).hexdigest()[:10]

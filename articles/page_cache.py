@@ -24,7 +24,7 @@ LIFETIME = 60
 # new article still shows within LIFETIME even when its own bump is skipped.
 NEW_CONTENT_BUMP_INTERVAL = 5.0
 VERSION_KEY = "page-cache-version"
-NEVER_CACHED = ("/admin/", "/accounts/", "/saved/", "/sw.js", "/healthz", "/readyz", "/media/")
+NEVER_CACHED = ("/admin/", "/accounts/", "/saved/", "/sw.js", "/healthz", "/readyz", "/media/", "/websub/")
 # After the shared cache failed, this process leaves it alone for a while:
 # every request would otherwise wait for its own refused connection.
 SHARED_PAUSE = 2.0

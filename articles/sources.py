@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from . import schedule
-from .models import Category, Source
+from .models import Category, Source, Subscription
 
 RECENT_DATES = 10
 
@@ -92,6 +92,13 @@ def recent_publish_dates(source):
     )
 
 
+def is_pushed(source, now):
+    """A running WebSub lease (articles/websub.py): polled at max_interval only."""
+    return Subscription.objects.filter(
+        source=source, state=Subscription.State.ACTIVE, lease_expires_at__gt=now
+    ).exists()
+
+
 def record_success(source, *, status, now=None, headers=None, ttl_minutes=None, **fetched):
     """A fetch that worked; `fetched` are fetch-state fields it read (etag, site_url...)."""
     now = now or timezone.now()
@@ -99,6 +106,9 @@ def record_success(source, *, status, now=None, headers=None, ttl_minutes=None, 
         recent_publish_dates(source), source.min_interval, source.max_interval,
         headers, ttl_minutes,
     )
+    if is_pushed(source, now):
+        # Its hub pushes new entries: polling is only the safety net.
+        interval = max(interval, source.max_interval)
     save_fetch_state(
         source,
         last_fetched_at=now,

@@ -25,6 +25,7 @@ from .images import store_pending_images
 from .related import relate_article
 from .related.additions import refresh_stale_additions
 from .retention import prune_term_index, remove_expired_articles
+from .websub import renew_subscriptions, subscribe_if_offered
 
 logger = logging.getLogger(__name__)
 POLL_LEASE = timedelta(minutes=10)
@@ -53,6 +54,7 @@ def fetch_source_task(source_id):
     # On the ORM broker, one commit for the feed's whole batch of tasks.
     with transaction.atomic():
         enqueue_extraction(result.new_article_ids)
+    subscribe_if_offered(source, result.hub_url, result.self_url)
     refused = f"; {result.refused} refused ({result.notes})" if result.refused else ""
     return f"{result.status}: {len(result.new_article_ids)} new{refused}"
 
@@ -133,6 +135,11 @@ def refresh_story_additions_task():
     if refreshed:
         bump_content_version()
     return f"{refreshed} stories"
+
+
+@rides_out_outages
+def renew_subscriptions_task():
+    return f"{renew_subscriptions()} WebSub subscriptions asked again"
 
 
 @rides_out_outages

@@ -21,6 +21,7 @@ urlpatterns = [
     path("categories/<slug:slug>/feed.atom", feeds.CategoryAtom(), name="category-atom"),
     path("sources/<slug:slug>/feed.rss", feeds.SourceFeed(), name="source-rss"),
     path("sources/<slug:slug>/feed.atom", feeds.SourceAtom(), name="source-atom"),
+    path("websub/<str:token>/", views.websub_callback, name="websub"),
     path("robots.txt", views.robots_txt, name="robots"),
     path("manifest.webmanifest", views.manifest, name="manifest"),
     path("sw.js", views.service_worker, name="service-worker"),

@@ -15,16 +15,19 @@ from django.utils.dateparse import parse_datetime
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import Truncator
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.generic import DetailView, FormView, ListView
 from django.views.static import serve as static_serve
 
-from . import reader
+from . import reader, websub
 from .forms import CommentForm, SignupForm
 from .models import Article, Category, Comment, Source, Story, Tag, heavy_columns
 from .related.topics import related_coverage
 from .terms import cut, effective_policy, shown_key_points
 from .search import PERIODS, highlighted, mark_words, search_articles
+from .tasks import enqueue_extraction
 
 PAGE_SIZE = 24
 # Lists go this far back; older articles are found by search. Counting the
@@ -382,3 +385,25 @@ def media(request, path):
 
 def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
+
+
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def websub_callback(request, token):
+    """A WebSub hub's verification (GET) or push (POST) for one subscription."""
+    if request.method == "GET":
+        status, body = websub.answer_challenge(token, request.GET)
+        return HttpResponse(body, status=status, content_type="text/plain")
+    limit = settings.FETCH_MAX_BYTES
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    if declared.isdigit() and int(declared) > limit:
+        return HttpResponse("Too large.", status=413, content_type="text/plain")
+    # Read from the stream: request.body would stop at DATA_UPLOAD_MAX_MEMORY_SIZE.
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        return HttpResponse("Too large.", status=413, content_type="text/plain")
+    status, new_ids = websub.receive_push(token, body, request.headers.get("X-Hub-Signature"))
+    if new_ids:
+        enqueue_extraction(new_ids)
+    return HttpResponse(status=status)

@@ -47,6 +47,7 @@ class LocalServer:
     def __init__(self, keep_alive=False):
         self.routes = {}
         self.requests = []
+        self.posts = []  # (path, headers, body) of each POST; answered as a GET would be
         self.peers = []
         server = self
 
@@ -73,6 +74,11 @@ class LocalServer:
                 self.send_header("Content-Length", str(len(route.body)))
                 self.end_headers()
                 self.wfile.write(route.body)
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                server.posts.append((self.path, dict(self.headers), self.rfile.read(length)))
+                self.do_GET()
 
             def log_message(self, *args):
                 pass

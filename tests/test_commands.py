@@ -76,6 +76,7 @@ def test_setup_schedules_is_idempotent():
     assert poll.func == "articles.tasks.poll_sources_task" and poll.minutes == 1
     assert Schedule.objects.count() == 6
     assert Schedule.objects.filter(func="articles.tasks.prune_term_index_task").exists()
+    assert Schedule.objects.filter(func="articles.tasks.renew_subscriptions_task").exists()
     assert Schedule.objects.filter(func="articles.tasks.remove_expired_articles_task").exists()
 
 

@@ -29,6 +29,13 @@ SCHEDULES = [
         "minutes": 1,
     },
     {
+        # WebSub leases near their end, and hubs that did not verify.
+        "name": "Renew WebSub subscriptions",
+        "func": "articles.tasks.renew_subscriptions_task",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 5,
+    },
+    {
         "name": "Prune the term index",
         "func": "articles.tasks.prune_term_index_task",
         "schedule_type": Schedule.HOURLY,
