@@ -34,7 +34,7 @@ def finish_extraction(article, fetched):
     response, problem = fetched
     if isinstance(problem, OutageProblem):
         logger.info("Extraction of article %s postponed: %s", article.pk, problem)
-        return postpone_article(article, problem)
+        return postpone_article(article)
     extraction, page = Extraction(), {}
     if response is not None:
         try:

@@ -97,7 +97,7 @@ def release_claims(article_ids):
     )
 
 
-def postpone_article(article, reason, now=None):
+def postpone_article(article, now=None):
     """An outage, not the page, stopped its extraction: the article waits for
     the sweeper, as it was (pending, or shown with the feed's text), and the
     claim's attempt is given back."""
