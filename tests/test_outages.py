@@ -432,3 +432,15 @@ def test_a_feed_whose_host_is_busy_is_not_failed(local_server, settings):
     assert source.consecutive_failures == 0 and source.last_error == ""
     assert source.next_fetch_at - timezone.now() < timedelta(minutes=1)
     assert not Article.objects.exists()
+
+
+def test_every_task_rides_out_outages():
+    """A task added later must not be dropped by an outage either."""
+    import inspect
+
+    entry_points = [
+        function for name, function in inspect.getmembers(tasks, inspect.isfunction)
+        if name.endswith("_task") and function.__module__ == tasks.__name__
+    ]
+    assert len(entry_points) >= 8
+    assert [f.__name__ for f in entry_points if not hasattr(f, "__wrapped__")] == []
