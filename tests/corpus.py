@@ -103,3 +103,48 @@ def score_pages(pairs):
     recall = sum(recalls) / len(recalls) if recalls else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return precision, recall, f1
+
+
+def load_wcxb(folder):
+    """wcxb-articles: each page's true text, snippets and metadata."""
+    for truth_path in sorted((folder / "ground-truth").glob("*.json")):
+        record = json.loads(truth_path.read_text())
+        truth = record["ground_truth"]
+        yield {
+            "name": record.get("file_id", truth_path.stem),
+            "html": read_html(folder / "html" / f"{truth_path.stem}.html.gz"),
+            "url": record.get("url", ""),
+            "body": truth.get("main_content") or "",
+            "with": truth.get("with") or [],
+            "without": truth.get("without") or [],
+            "title": truth.get("title") or "",
+            "author": truth.get("author") or "",
+            "date": (truth.get("publish_date") or "")[:10],
+        }
+
+
+def wcxb_page_scores(page, predicted_text):
+    """(precision, recall, f1, with, without) of one page by WCXB's rule."""
+    true = Counter(TOKEN.findall((page["body"] or "").lower()))
+    predicted = Counter(TOKEN.findall((predicted_text or "").lower()))
+    overlap = sum((true & predicted).values())
+    true_count, predicted_count = sum(true.values()), sum(predicted.values())
+    if not true_count and not predicted_count:
+        precision = recall = f1 = 1.0
+    elif not true_count or not predicted_count:
+        precision = recall = f1 = 0.0
+    else:
+        precision, recall = overlap / predicted_count, overlap / true_count
+        f1 = 2 * precision * recall / (precision + recall) if overlap else 0.0
+    lowered = (predicted_text or "").lower()
+    found = [snippet.lower() in lowered for snippet in page["with"]]
+    absent = [snippet.lower() not in lowered for snippet in page["without"]]
+    with_share = sum(found) / len(found) if found else 1.0
+    without_share = sum(absent) / len(absent) if absent else 1.0
+    return precision, recall, f1, with_share, without_share
+
+
+def score_wcxb(pages, predicted_texts):
+    """Means over pages of WCXB's (precision, recall, f1, with, without)."""
+    rows = [wcxb_page_scores(page, text) for page, text in zip(pages, predicted_texts)]
+    return tuple(sum(column) / len(rows) for column in zip(*rows)) if rows else (0.0,) * 5

@@ -2,8 +2,7 @@
 
 page.py runs trafilatura and our rules on one parsed tree; facts.py reads
 what the page says about itself (titles, JSON-LD); scope.py decides which
-parts are the article; clean.py drops the chrome that survives; fallback.py
-limits trafilatura's readability/justext comparison to short extractions.
+parts are the article; clean.py drops the chrome that survives.
 """
 
 from .page import Extraction, extract_page

@@ -10,13 +10,10 @@ from trafilatura.xml import xmltotxt
 
 from ..encoding import decode_page
 from ..sanitize import clean_html, paragraphs_to_html, plain_text, safe_url
-from . import fallback
-from .clean import clean_lines, drop_link_teasers, linked_blocks, prune_link_lists, strip_links
+from .clean import clean_lines, link_teasers, linked_blocks
 from .facts import choose_title, headline_keys, normal, read_page_facts
-from .scope import add_split_pieces, drop_other_articles, json_ld_stand_in
+from .scope import add_split_pieces, drop_other_articles
 from .terms import read_page_terms
-
-fallback.install()
 
 HTML_LANG = re.compile(rb"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)", re.I)
 
@@ -66,28 +63,26 @@ def extract_page(html, url="", charset=""):
     tree = load_html(raw)
     if tree is None:
         return Extraction()
+    # No links: with them on, trafilatura 2.3.1 loses the text before a link
+    # on some pages; link teasers are read on the page instead.
     document = bare_extraction(
         tree,
         url=url or None,
         with_metadata=True,
         include_comments=False,
         include_tables=True,
-        include_links=True,
+        include_links=False,
     )
     if document is None or document.body is None:
         return Extraction()
     facts = read_page_facts(tree)
     title = plain_text(choose_title(facts, document.title or ""), 500)
-    prune_link_lists(document.body)
-    drop_link_teasers(document.body)
-    strip_links(document.body)
     text = xmltotxt(document.body, include_formatting=False)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     lines = add_split_pieces(tree, lines)
     lines = drop_other_articles(tree, lines, title)
-    drop = linked_blocks(tree, lines) | headline_keys(facts) | {normal(url)}
+    drop = linked_blocks(tree, lines) | link_teasers(tree) | headline_keys(facts) | {normal(url)}
     lines = clean_lines(lines, title, drop)
-    lines = json_ld_stand_in(tree, lines, facts.article_body)
     text = "\n".join(lines)
     language = document.language or ""
     if not language:

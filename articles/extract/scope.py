@@ -9,14 +9,10 @@ extractor takes them along.
 from collections import Counter
 
 from .facts import normal, squash
-from ..sanitize import plain_text
 
 TEXT_BLOCKS = ("p", "li", "h2", "h3", "h4", "h5", "h6", "blockquote")
 ASIDE_TAGS = {"aside", "footer", "nav", "form"}
 MIN_CHARS = 40
-SHORT_TEXT_CHARS = 250
-VISIBLE_SHARE = 0.8
-VISIBLE_TEXT = "//body//text()[not(ancestor::script) and not(ancestor::style)]"
 COVERED_SHARE = 0.5
 SHINGLE = 4
 
@@ -126,27 +122,3 @@ def drop_other_articles(tree, lines, title):
     if not ours or not theirs:
         return lines
     return [line for number, line in enumerate(lines) if number not in theirs]
-
-
-def json_ld_stand_in(tree, lines, body):
-    """The lines, or the page's JSON-LD articleBody when they are short and it is shown.
-
-    Short in characters, not words: Chinese or Japanese text has few spaces.
-    """
-    if len(" ".join(lines)) >= SHORT_TEXT_CHARS:
-        return lines
-    return visible_json_ld_body(tree, body) or lines
-
-
-def visible_json_ld_body(tree, body):
-    """The JSON-LD articleBody as lines when the page shows most of it, else [].
-
-    For when the extractor misses the text: a body that is not on the page
-    (a teaser, another language, a stale copy) is not taken.
-    """
-    if tree is None or not body:
-        return []
-    lines = [plain_text(line) for line in body.splitlines()]
-    lines = [line for line in lines if line]
-    visible = shingles(" ".join(tree.xpath(VISIBLE_TEXT)))
-    return lines if covered(" ".join(lines), visible, VISIBLE_SHARE) else []
