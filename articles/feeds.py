@@ -4,15 +4,43 @@ from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils.feedgenerator import Atom1Feed
+from django.templatetags.static import static
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, Stylesheet
+from django.utils.xmlutils import SimplerXMLGenerator
 
 from .models import Article, Category, Source
 
 FEED_SIZE = 50
 
 
+# Served as application/xml: with the RSS and Atom types a browser shows the
+# raw text or downloads the file; with this one it applies the stylesheet and
+# shows a page that says how to subscribe. Feed readers go by the content.
+class BrowsableRss(Rss201rev2Feed):
+    content_type = "application/xml; charset=utf-8"
+
+
+class BrowsableAtom(Atom1Feed):
+    content_type = "application/xml; charset=utf-8"
+
+    def write(self, outfile, encoding):
+        # Atom1Feed.write with the stylesheet instruction Django writes for RSS only.
+        handler = SimplerXMLGenerator(outfile, encoding, short_empty_elements=True)
+        handler.startDocument()
+        for stylesheet in self.feed["stylesheets"] or []:
+            handler.processingInstruction("xml-stylesheet", stylesheet)
+        handler.startElement("feed", self.root_attributes())
+        self.add_root_elements(handler)
+        self.write_items(handler)
+        handler.endElement("feed")
+
+
 class LatestArticlesFeed(Feed):
+    feed_type = BrowsableRss
     description_template = None
+
+    def stylesheets(self, obj=None):
+        return [Stylesheet(static("feeds/feed.xsl"), mimetype="text/xsl")]
 
     def title(self, obj=None):
         return f"{settings.SITE_NAME}: latest news"
@@ -84,15 +112,15 @@ class SourceFeed(ObjectFeed):
 
 
 class LatestArticlesAtom(LatestArticlesFeed):
-    feed_type = Atom1Feed
+    feed_type = BrowsableAtom
     subtitle = LatestArticlesFeed.description
 
 
 class CategoryAtom(CategoryFeed):
-    feed_type = Atom1Feed
+    feed_type = BrowsableAtom
     subtitle = CategoryFeed.description
 
 
 class SourceAtom(SourceFeed):
-    feed_type = Atom1Feed
+    feed_type = BrowsableAtom
     subtitle = SourceFeed.description

@@ -15,6 +15,7 @@ urlpatterns = [
     path("tags/<slug:slug>/", views.TagArticleListView.as_view(), name="tag"),
     path("search/", views.SearchView.as_view(), name="search"),
     path("saved/", views.SavedArticleListView.as_view(), name="saved"),
+    path("feeds/", views.feed_list, name="feeds"),
     path("feeds/latest.rss", feeds.LatestArticlesFeed(), name="feed-rss"),
     path("feeds/latest.atom", feeds.LatestArticlesAtom(), name="feed-atom"),
     path("categories/<slug:slug>/feed.rss", feeds.CategoryFeed(), name="category-rss"),

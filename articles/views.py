@@ -363,6 +363,15 @@ def offline(request):
     return render(request, "offline.html")
 
 
+def feed_list(request):
+    """Where the footer's feed link leads: what a feed is and how to subscribe,
+    readable in every browser (the feeds' XSL needs XSLT, which Chromium is
+    removing)."""
+    return render(request, "articles/feed_list.html", {
+        "categories": Category.objects.filter(sources__isnull=False).distinct(),
+    })
+
+
 def favicon(request):
     # Not permanent: the static name changes with the file's hash.
     return redirect(static("img/favicon.svg"))

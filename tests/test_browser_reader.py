@@ -109,3 +109,27 @@ def test_comment_outcome_shows_beside_the_comments_and_deleting_asks_first(
         page.get_by_role("button", name="Delete comment").click()
         page.locator("#comments .message", has_text="Your comment is deleted.").wait_for()
     assert Comment.objects.filter(user__username="ana").count() == 0
+
+
+def test_the_footer_feed_link_shows_a_readable_page_that_says_how_to_subscribe(
+    browser, live_server, news
+):
+    """The footer leads to a page about the feeds; the feeds themselves, opened
+    in a browser that still runs XSLT, show a page too, not raw XML."""
+    with open_page(browser) as page:
+        page.goto(live_server.url + "/")
+        page.locator(".site-footer").get_by_role("link", name="RSS and Atom feeds").click()
+        page.wait_for_load_state()
+        assert page.get_by_role("heading", name="Follow Lede in a feed reader").is_visible()
+        assert_accessible(page)
+        shoot(page, "feeds")
+        page.get_by_role("link", name="RSS").first.click()
+        page.wait_for_load_state()
+        heading = page.get_by_role("heading", name="This is a news feed")
+        assert heading.is_visible()
+        assert page.get_by_role("link", name=news["flood"].title).is_visible()
+        # Chromium's own banner about removing XSLT is not the page's.
+        assert_accessible(page, exclude=["xslt-warning-banner"])
+        shoot(page, "feed-rss")
+        page.goto(live_server.url + "/feeds/latest.atom")
+        assert page.get_by_role("heading", name="This is a news feed").is_visible()

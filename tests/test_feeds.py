@@ -74,3 +74,20 @@ def test_article_page_has_social_meta_and_json_ld(client):
     assert data["@type"] == "NewsArticle" and data["headline"] == article.title
     assert data["image"] == ["http://testserver/media/images/ab/a-lead.webp"]
     assert "<script>alert(1)" not in html
+
+
+@pytest.mark.django_db
+def test_feeds_name_a_stylesheet_and_are_served_for_browsers_to_render(client):
+    """application/xml with an xml-stylesheet instruction: a browser shows a page
+    (static/feeds/feed.xsl), a feed reader reads the same bytes."""
+    import feedparser
+
+    make_article(title="Harbour bridge reopens")
+    for url in ["/feeds/latest.rss", "/feeds/latest.atom"]:
+        response = client.get(url)
+        assert response["Content-Type"] == "application/xml; charset=utf-8"
+        head = response.content[:300].decode()
+        assert '<?xml-stylesheet href="/static/feeds/feed.xsl"' in head, head
+        assert feedparser.parse(response.content).entries[0].title == "Harbour bridge reopens"
+    page = client.get("/feeds/").content.decode()
+    assert 'href="/feeds/latest.rss"' in page and 'href="/feeds/latest.atom"' in page
