@@ -236,12 +236,11 @@ class Story(models.Model):
         return reverse("articles:story", args=[self.pk])
 
 
-# Columns no list, and most single reads, show: the texts, the term and search
-# vectors (PostgreSQL spends more on outputting the vectors than on the rest
-# of the row), key points and the page's validators.
+# Columns no list, and most single reads, show: the texts, the term vector
+# (PostgreSQL spends more on outputting it than on the rest of the row), key
+# points and the page's validators.
 HEAVY_COLUMNS = (
-    "body_html", "body_text", "feed_content_html", "terms", "key_points", "search_vector",
-    "page_validators",
+    "body_html", "body_text", "feed_content_html", "terms", "key_points", "page_validators",
 )
 
 
@@ -378,8 +377,6 @@ class Article(models.Model):
     is_story_lead = models.BooleanField(default=False, editable=False)
     tags = models.ManyToManyField(Tag, blank=True, related_name="articles")
     comment_count = models.PositiveIntegerField(default=0, editable=False)
-    # Filled on PostgreSQL only (GIN-indexed there); SQLite searches with LIKE.
-    search_vector = SearchVectorField(null=True, editable=False)
 
     objects = ArticleQuerySet.as_manager()
 
@@ -448,6 +445,35 @@ class Article(models.Model):
 
 
 EXCERPT_LENGTH = 280
+
+
+class SearchEntry(models.Model):
+    """A shown article's full-text vector, in a narrow table of its own (PostgreSQL).
+
+    Written by the database, not by Python: a trigger on the article table
+    (migration 0025) inserts or refreshes the row whenever a ready, shown
+    original's text, date or source is written, and deletes it when the
+    article is hidden, becomes a copy or leaves "ready". Every path that
+    writes an article (extraction, relating, moderation, the admin, bulk
+    updates) keeps it right without knowing of it. A row that TOAST takes up
+    (over about 2 KB: most articles' vectors) keeps none of its vector in
+    line (toast_tuple_target), so the rows a search walks to find the newest
+    matches stay small; only the ranked ones are read whole. Empty on
+    SQLite, which searches otherwise.
+    """
+
+    article = models.OneToOneField(
+        Article, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="+", db_index=False)
+    published_at = models.DateTimeField()
+    vector = SearchVectorField()
+
+    class Meta:
+        verbose_name_plural = "search entries"
+
+    def __str__(self):
+        return f"Search entry of {self.article_id}"
 
 
 class RelatedLink(models.Model):

@@ -1,23 +1,25 @@
-"""Full-text search: PostgreSQL's ranked websearch on a stored vector, SQLite's FTS5
-(articles/fts5.py), LIKE elsewhere."""
+"""Full-text search: PostgreSQL's ranked websearch on a narrow table of vectors, SQLite's
+FTS5 (articles/fts5.py), LIKE elsewhere."""
 
 import functools
 import re
 from datetime import timedelta
 
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchHeadline, SearchQuery
 from django.db import connection
-from django.db.models import F, Q, Value
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from . import fts5
-from .models import Article
+from .models import Article, SearchEntry
 
 CONFIG = "english"
 MAX_QUERY_LENGTH = 200
-MAX_RANKED = 2000
+# The newest matches ranked (25 pages of 20): each costs a read of its
+# vector, and 2,000 cost 45 ms more than 500 at 1,000,000 articles.
+MAX_RANKED = 500
 # Control characters mark the hits: no text contains them, and the snippet is
 # escaped before they become <mark> tags.
 START, STOP = "\x02", "\x03"
@@ -26,25 +28,6 @@ PERIODS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedel
 
 def uses_postgres():
     return connection.vendor == "postgresql"
-
-
-def weighted_vector(title, summary, body_text):
-    return (
-        SearchVector(title, weight="A", config=CONFIG)
-        + SearchVector(summary, weight="B", config=CONFIG)
-        + SearchVector(body_text, weight="C", config=CONFIG)
-    )
-
-
-def search_vector_of(article):
-    """The vector of the article's text as it is about to be saved, or None off PostgreSQL.
-
-    Built from the values, not the columns: in an UPDATE the columns still
-    hold the old text, and a second UPDATE would write the row twice.
-    """
-    if not uses_postgres():
-        return None
-    return weighted_vector(Value(article.title), Value(article.summary), Value(article.body_text))
 
 
 def filtered(queryset, source=None, category=None, period=None):
@@ -66,9 +49,9 @@ def search_articles(text, source=None, category=None, period=None):
     text = " ".join((text or "").split())[:MAX_QUERY_LENGTH]
     if not any(ch.isalnum() for ch in text):
         return None
-    articles = filtered(Article.objects.for_list().originals(), source, category, period)
     if uses_postgres():
-        return RankedSearch(articles, SearchQuery(text, search_type="websearch", config=CONFIG))
+        return RankedSearch(filtered(SearchEntry.objects.all(), source, category, period), text)
+    articles = filtered(Article.objects.for_list().originals(), source, category, period)
     if connection.vendor == "sqlite":
         query = fts5.fts5_query(text)
         return None if query is None else Fts5Search(articles, query)
@@ -81,37 +64,40 @@ def search_articles(text, source=None, category=None, period=None):
 
 
 class RankedSearch:
-    """The newest MAX_RANKED matches in rank order, found and ranked in one scan.
+    """The newest MAX_RANKED matches in rank order, found and ranked in one statement.
 
-    A common word can match most of the archive, and ranking it all would make
-    the cost grow with the archive: only the newest matches are ranked, in the
-    same pass that finds them, and only their ids leave the database. The
-    page's own rows (and their snippets) are read by id. Counting and listing
-    the matches as two querysets would scan them twice and join all of them
-    back to their full rows (bench/NOTES-pages.md has the figures).
+    A common word can match much of the archive, and ranking it all would
+    make the cost grow with the archive: only the newest matches are ranked.
+    They are found in the narrow SearchEntry table (the GIN index, then rows
+    of a few dozen bytes for their dates), and only those ranked have their
+    vectors read from TOAST; the ranking is outside the LIMIT so that
+    PostgreSQL cannot compute it for every match. Only ids leave the
+    database, and the page's own rows (and their snippets) are read by id
+    (bench/NOTES-pages.md has the figures).
     """
 
     model = Article  # ListView names the context's list after it
 
-    def __init__(self, articles, query):
-        self.articles, self.query = articles, query
+    def __init__(self, entries, text):
+        self.entries, self.text = entries, text
+        self.query = SearchQuery(text, search_type="websearch", config=CONFIG)
 
     @functools.cached_property
     def ids(self):
         newest = (
-            self.articles.filter(search_vector=self.query)
-            .annotate(rank=SearchRank(F("search_vector"), self.query))
-            .order_by("-published_at", "-pk")
-            .values_list("pk", "rank", "published_at")[:MAX_RANKED]
+            self.entries.filter(vector=self.query)
+            .order_by("-published_at", "-article_id")
+            .values_list("article_id", "published_at", "vector")[:MAX_RANKED]
         )
         sql, params = newest.query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(
                 # Named here, whatever Django calls them; only the ids come back:
                 # decoding thousands of dates in Python is a cost of its own.
-                f"SELECT n.id FROM ({sql}) AS n (id, rank, published_at)"
-                " ORDER BY n.rank DESC, n.published_at DESC, n.id DESC",
-                params,
+                f"SELECT n.id FROM ({sql}) AS n (id, published_at, vector)"
+                " ORDER BY ts_rank(n.vector, websearch_to_tsquery(%s::regconfig, %s)) DESC,"
+                " n.published_at DESC, n.id DESC",
+                [*params, CONFIG, self.text],
             )
             return [row[0] for row in cursor.fetchall()]
 
@@ -138,6 +124,9 @@ class RankedSearch:
 
 class Fts5Search(RankedSearch):
     """RankedSearch on SQLite's FTS5 index: the same newest MAX_RANKED, ranked by bm25."""
+
+    def __init__(self, articles, query):
+        self.articles, self.query = articles, query
 
     @functools.cached_property
     def ids(self):

@@ -33,113 +33,17 @@ import tempfile
 import threading
 import time
 import urllib.request
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-WORDS = (
-    "government minister election council harbour flood storm river bank inflation rates market "
-    "company profit shares workers strike union train station airport city village police court "
-    "judge trial school hospital doctor patients research scientists study climate energy power "
-    "wind solar water drought farmers harvest prices fuel oil gas trade exports tariffs border "
-    "talks peace ceasefire army troops protest parliament vote budget tax spending report data "
-    "phone software security breach users network chip launch satellite rocket space museum film "
-    "festival music concert theatre book award team match final league season coach player goal"
-).split()
+from bench.archive import topics  # noqa: E402
 
 
 def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def sentence(rng, length):
-    return " ".join(rng.choice(WORDS) for _ in range(length)).capitalize() + "."
-
-
-def fill(count, rng):
-    """Bulk-insert `count` ready articles with links, stories, comments and search vectors."""
-    from django.contrib.auth import get_user_model
-    from django.db import connection
-    from django.utils import timezone
-
-    from articles.models import Article, Category, Comment, RelatedLink, Source, Story
-
-    categories = [Category.objects.create(name=n, slug=n.lower()) for n in
-                  ("World", "Business", "Technology", "Science", "Sport", "Culture")]
-    sources = [
-        Source.objects.create(name=f"Source {n}", slug=f"source-{n}", category=categories[n % 6],
-                              feed_url=f"https://source-{n}.example/feed")
-        for n in range(60)
-    ]
-    users = [get_user_model().objects.create_user(f"reader{n}") for n in range(20)]
-    now = timezone.now()
-    batch, ids = [], []
-    for n in range(count):
-        body = "\n".join(sentence(rng, rng.randint(12, 25)) for _ in range(rng.randint(8, 20)))
-        title = sentence(rng, rng.randint(6, 12))[:-1]
-        batch.append(Article(
-            source=sources[n % len(sources)], guid=f"g{n}", url=f"https://x.example/{n}",
-            canonical_url=f"https://x.example/{n}", url_hash=f"{n:064d}", slug=f"article-{n}",
-            title=title, summary=body[:300], body_text=body,
-            body_html="".join(f"<p>{line}</p>" for line in body.splitlines()),
-            published_at=now - timedelta(minutes=n), state=Article.State.READY,
-            word_count=len(body.split()), key_points=body.splitlines()[:3],
-            lead_image_url="https://img.example/a.jpg" if n % 3 else "",
-        ))
-        if len(batch) == 5000:
-            ids += [a.pk for a in Article.objects.bulk_create(batch)]
-            batch = []
-            print(f"  {len(ids)} articles", file=sys.stderr)
-    ids += [a.pk for a in Article.objects.bulk_create(batch)]
-    stories = Story.objects.bulk_create(
-        [Story(first_published_at=now, updated_at=now, source_count=3, article_count=3)
-         for _ in range(len(ids) // 3)]
-    )
-    print("  stories and search vectors", file=sys.stderr)
-    with connection.cursor() as cursor:
-        # Every three consecutive articles form a story, led by the first.
-        cursor.execute(
-            "UPDATE articles_article a SET story_id = s.id FROM ("
-            " SELECT id, row_number() OVER (ORDER BY id) AS n FROM articles_story) s"
-            " WHERE (a.id - %s) / 3 + 1 = s.n", [ids[0]],
-        )
-        cursor.execute(
-            "UPDATE articles_story s SET lead_article_id = m.id FROM ("
-            " SELECT story_id, min(id) AS id FROM articles_article"
-            " WHERE story_id IS NOT NULL GROUP BY story_id) m WHERE m.story_id = s.id"
-        )
-        cursor.execute(
-            "UPDATE articles_article a SET is_story_lead = true FROM articles_story s"
-            " WHERE s.lead_article_id = a.id"
-        )
-        cursor.execute(
-            "UPDATE articles_article SET search_vector ="
-            " setweight(to_tsvector('english', title), 'A') ||"
-            " setweight(to_tsvector('english', summary), 'B') ||"
-            " setweight(to_tsvector('english', body_text), 'C')"
-        )
-    print("  related links and comments", file=sys.stderr)
-    links = []
-    for position, pk in enumerate(ids):
-        for offset in range(1, 7):
-            other = ids[(position + offset * 7) % len(ids)]
-            links.append(RelatedLink(from_article_id=pk, to_article_id=other, score=1 / offset))
-        if len(links) > 30000:
-            RelatedLink.objects.bulk_create(links)
-            links = []
-    RelatedLink.objects.bulk_create(links)
-    comments = [
-        Comment(article_id=pk, user=users[n % 20], body=sentence(rng, 15))
-        for n, pk in enumerate(ids[:: 4]) for _ in range(3)
-    ]
-    Comment.objects.bulk_create(comments, batch_size=5000)
-    Article.objects.filter(pk__in=ids[::4]).update(comment_count=3)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    return len(stories)
 
 
 def load_wrk(url, seconds, connections, script=None):
@@ -216,15 +120,20 @@ def measure(base, paths, seconds, connections, folder):
     return results
 
 
-def start_site(count, database_url, redis_db, rng):
-    """A database of `count` articles and gunicorn serving it: (base URL, process, paths, folder)."""
+def start_site(count, database_url, redis_db, rng, reuse=False):
+    """A database of `count` articles and gunicorn serving it.
+
+    Returns (base URL, process, paths, folder, bytes_per_article line).
+    """
     name = database_url.rsplit("/", 1)[1]
     admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
     import psycopg
 
     with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if not (reuse and exists.fetchone()):
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            connection.execute(f'CREATE DATABASE "{name}"')
     folder = tempfile.mkdtemp(prefix="lede-pages-")
     env = {
         **os.environ, "DATABASE_URL": database_url, "DEBUG": "0", "HTTPS": "0",
@@ -274,8 +183,10 @@ def start_site(count, database_url, redis_db, rng):
             ("/search/?q=harbour+flood", ["/search/?q=harbour+flood"]),
             ("/articles/<random>/ (uncached)",
              [f"/articles/article-{rng.randrange(count)}/" for _ in range(2000)]),
+            # Two topic words of one category, as a reader would pair them.
             ("/search/?q=<random> (uncached)",
-             [f"/search/?q={rng.choice(WORDS)}+{rng.choice(WORDS)}" for _ in range(2000)]),
+             ["/search/?q={}+{}".format(*rng.sample(rng.choice(topics()), 2))
+              for _ in range(2000)]),
         ]
         for label, targets in paths:  # warm the cache and the connections
             urllib.request.urlopen(base + targets[0], timeout=30).read()
@@ -292,15 +203,20 @@ def main():
     parser.add_argument("--duration", type=int, default=5, help="Seconds a path, each round.")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--reuse", action="store_true",
+                        help="Keep a database this script filled before (it takes minutes at 1M).")
     parser.add_argument("--fill", type=int, help=argparse.SUPPRESS)  # the child that fills
     args = parser.parse_args()
     if args.fill:
         import django
 
         django.setup()
+        from articles.models import Article
         from articles.retention import bytes_per_article
+        from bench.archive import fill
 
-        fill(args.fill, random.Random(args.fill))
+        if Article.objects.count() != args.fill:  # a database kept by --reuse is not filled again
+            fill(args.fill)
         print(f"bytes_per_article={bytes_per_article():.0f}")
         return
     tool = "wrk" if shutil.which("wrk") else "python"
@@ -315,7 +231,7 @@ def main():
     try:
         for n, count in enumerate(sizes):
             url = database_url if len(sizes) == 1 else f"{database_url}_{count}"
-            sites[count] = start_site(count, url, 15 - 3 * n, random.Random(count))
+            sites[count] = start_site(count, url, 15 - 3 * n, random.Random(count), args.reuse)
         rounds = {count: [] for count in sizes}
         for round_ in range(args.rounds):
             for count in sizes if round_ % 2 == 0 else sizes[::-1]:

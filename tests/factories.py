@@ -5,7 +5,6 @@ from django.utils import timezone
 
 from articles.models import Article, Category, RelatedLink, Source, Story
 from articles.related import refresh_stories
-from articles.search import search_vector_of
 
 counter = itertools.count(1)
 
@@ -62,11 +61,6 @@ def make_story(*articles):
     Article.objects.filter(pk__in=[article.pk for article in articles]).update(story=story)
     refresh_stories([story.pk])
     return story
-
-
-def index_for_search(article):
-    """Give a made article the search vector extraction would have stored (PostgreSQL)."""
-    Article.objects.filter(pk=article.pk).update(search_vector=search_vector_of(article))
 
 
 PAGE = """<html lang="en"><head><title>{title}</title></head><body>

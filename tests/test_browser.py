@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from articles.models import Comment, SavedArticle, Source
-from tests.factories import index_for_search, link, make_article, make_category, make_source
+from tests.factories import link, make_article, make_category, make_source
 from tests.factories import PAGE
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -46,8 +46,6 @@ def news():
     link(follow_up, flood, 0.6)
     for n in range(8):
         make_article(source=times, title=f"Council budget report part {n}")
-    for article in (flood, follow_up):
-        index_for_search(article)
     return flood, follow_up
 
 

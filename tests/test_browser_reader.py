@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 
 from articles.models import Comment, SavedArticle
 from tests.browser import PHONE, assert_accessible, open_page, shoot, sign_in
-from tests.factories import index_for_search, link, make_article, make_category, make_source, make_story
+from tests.factories import link, make_article, make_category, make_source, make_story
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 PASSWORD = "sea-level-rise-77"
@@ -46,8 +46,6 @@ def news():
         make_article(source=ledger, title=f"Market report part {n}: shares steady")
     for n in range(4):
         make_article(source=times, title=f"Council budget report part {n}")
-    for article in (flood, sandbags, railway):
-        index_for_search(article)
     get_user_model().objects.create_user("ana", password=PASSWORD)
     return {"flood": flood, "sandbags": sandbags, "railway": railway, "story": story}
 

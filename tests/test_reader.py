@@ -13,7 +13,7 @@ from django.urls import reverse
 from articles.reader import IP_LIMIT, USER_LIMIT, refresh_comment_counts
 from articles.models import Comment, Tag
 from tests.corpus import corpus_path
-from tests.factories import index_for_search, make_article, make_category, make_source
+from tests.factories import make_article, make_category, make_source
 
 pytestmark = pytest.mark.django_db
 
@@ -191,7 +191,6 @@ def test_search_ranks_real_articles(client):
         article = make_article(
             source=source if n % 2 else other, title=first, summary=body[:400], body_text=body
         )
-        index_for_search(article)
         articles.append(article)
     # The three rarest longer words of an article's headline make a fair query:
     # other articles mention some of them, but only the target all, and early.
@@ -234,7 +233,6 @@ def test_search_ranks_only_the_newest_matches_in_one_scan(monkeypatch, django_as
             summary="The harbour road closes for repairs.",
             published_at=now - timedelta(hours=n),
         )
-        index_for_search(article)
         articles.append(article)
     results = search.search_articles("harbour")
     postgres = connection.vendor == "postgresql"
@@ -258,7 +256,6 @@ def test_search_finds_a_name_only_in_the_text_and_marks_whole_words(client):
         summary="The agenda covers the budget and the Railway timetable.",
         body_text="Later, Ilse Varga spoke about the Railway station and the railways of the north.",
     )
-    index_for_search(article)
     response = client.get(reverse("articles:search"), {"q": "Varga"})
     assert [a.pk for a in response.context["article_list"]] == [article.pk]
     if connection.vendor == "sqlite":  # PostgreSQL's headline reads the summary only
@@ -294,7 +291,6 @@ def test_search_pagination_keeps_filters(client):
     source = make_source(slug="wire")
     for n in range(25):
         article = make_article(source=source, title=f"Harbour report {n}", summary="harbour news")
-        index_for_search(article)
     response = client.get(reverse("articles:search"), {"q": "harbour", "source": "wire"})
     html = response.content.decode()
     assert "25 results" in html

@@ -10,7 +10,6 @@ from ..models import Article, Tag
 from ..outages import OutageProblem, TransientProblem, is_outage, page_retry_at
 from ..extract.terms import header_terms, merge_terms
 from ..sanitize import clean_html, paragraphs_to_html, plain_text
-from ..search import search_vector_of
 from ..summary import key_points
 from ..terms import without_hidden
 from ..text import text_fingerprint
@@ -25,7 +24,7 @@ MIN_WORDS = 40
 EXTRACTED_FIELDS = [
     "body_html", "body_text", "state_reason", "author", "lead_image_url", "language",
     "summary", "published_at", "word_count", "key_points", "fingerprint", "extracted_at",
-    "state", "search_vector", "retry_at", "page_retries",
+    "state", "retry_at", "page_retries",
 ]
 
 
@@ -133,12 +132,9 @@ def apply_extraction(article, extraction, problem, page=None):
     article.state = Article.State.READY if article.body_text else Article.State.FAILED
     if not article.body_text:
         article.state_reason = problem or "No text found on the page or in the feed."
-    # Computed by the database in the same UPDATE as the text it indexes.
-    article.search_vector = search_vector_of(article)
     for name, value in (page or {}).items():
         setattr(article, name, value)
     with transaction.atomic():
         if extraction.tags and not article.tags.exists():
             Tag.objects.add_to_articles([(article.pk, extraction.tags)])
         article.save(update_fields=[*EXTRACTED_FIELDS, *(page or {})])
-    del article.search_vector  # an expression until read back from the database

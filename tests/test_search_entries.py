@@ -1,0 +1,81 @@
+import pytest
+from django.db import connection
+
+from articles import search
+from articles.models import Article, SearchEntry
+from articles.moderation import set_articles_hidden
+from tests.factories import make_article, make_source
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.postgresql(reason="the search table is PostgreSQL's (a trigger keeps it)"),
+]
+
+
+def found(text, **filters):
+    return list(search.search_articles(text, **filters).ids)
+
+
+def test_a_shown_original_is_searchable_as_soon_as_it_is_written():
+    article = make_article(title="Harbour gates close", body_text="The tide rose over the quay.")
+    pending = make_article(title="Harbour pending", state=Article.State.PENDING)
+
+    assert found("harbour") == [article.pk]
+    assert found("quay") == [article.pk]
+    assert not SearchEntry.objects.filter(article=pending).exists()
+
+
+def test_hiding_copying_and_editing_keep_the_search_right():
+    article = make_article(title="Harbour gates close")
+    original = make_article(title="Another story")
+
+    set_articles_hidden(Article.objects.filter(pk=article.pk), True)
+    assert found("harbour") == []
+    set_articles_hidden(Article.objects.filter(pk=article.pk), False)
+    assert found("harbour") == [article.pk]
+
+    Article.objects.filter(pk=article.pk).update(copy_of=original)
+    assert found("harbour") == []
+    Article.objects.filter(pk=article.pk).update(copy_of=None, title="Bridge reopens")
+    assert found("harbour") == [] and found("bridge") == [article.pk]
+
+    article.refresh_from_db()
+    article.summary = "Ferries run again across the estuary."
+    article.save()  # an editor's save in the admin writes every column
+    assert found("ferries") == [article.pk]
+
+    Article.objects.filter(pk=article.pk).delete()
+    assert not SearchEntry.objects.exists() or found("bridge") == []
+
+
+def test_a_row_that_changes_nothing_searched_leaves_its_vector_alone():
+    article = make_article(title="Harbour gates close")
+    source = make_source(slug="moved")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT xmin::text FROM articles_searchentry WHERE article_id = %s",
+                       [article.pk])
+        before = cursor.fetchone()[0]
+        Article.objects.filter(pk=article.pk).update(state=Article.State.READY, word_count=9)
+        cursor.execute("SELECT xmin::text FROM articles_searchentry WHERE article_id = %s",
+                       [article.pk])
+        assert cursor.fetchone()[0] == before
+
+    Article.objects.filter(pk=article.pk).update(source=source)
+    assert found("harbour", source="moved") == [article.pk]
+
+
+def test_the_vectors_are_stored_out_of_line():
+    """The rows a search walks stay small when the text is article-length."""
+    source = make_source()
+    for n in range(40):
+        body = " ".join(f"word{n}x{m} harbour" for m in range(300))
+        make_article(source=source, title=f"Harbour {n}", body_text=body)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_relation_size(oid), pg_relation_size(reltoastrelid) FROM pg_class"
+            " WHERE relname = 'articles_searchentry'"
+        )
+        heap, toast = cursor.fetchone()
+    # Inline, forty vectors of 300 distinct words would fill dozens of pages.
+    assert heap == 8192 and toast >= 40 * 2000
+    assert len(found("harbour")) == 40
