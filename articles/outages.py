@@ -25,8 +25,11 @@ OUTAGE_ERRORS = (
     InterfaceError,
 )
 # An article whose extraction an outage interrupted is tried again after
-# about this long (jittered, so a recovered worker pool is not hit at once).
+# about this long at first (jittered, so a recovered worker pool is not hit
+# at once), then after a quarter of the time it has waited so far, up to
+# OUTAGE_RETRY_LONGEST: a long outage is not asked about every minute.
 OUTAGE_RETRY_SECONDS = 30
+OUTAGE_RETRY_LONGEST = timedelta(minutes=15)
 # A page that failed in a way that may pass (refused, reset, timed out, 5xx,
 # 429) is fetched again this many times, PAGE_RETRY_FIRST after the failure,
 # then three times as long each time; meanwhile the feed's text is shown.
@@ -65,8 +68,12 @@ def is_outage(exc):
     return False
 
 
-def outage_retry_at(now):
-    return now + timedelta(seconds=OUTAGE_RETRY_SECONDS * random.uniform(0.5, 1.5))
+def outage_retry_at(now, waiting_since=None):
+    """When to try again what an outage interrupted; `waiting_since`: when it
+    first became due (an article's discovery)."""
+    waited = (now - waiting_since) if waiting_since else timedelta(0)
+    delay = min(max(timedelta(seconds=OUTAGE_RETRY_SECONDS), waited / 4), OUTAGE_RETRY_LONGEST)
+    return now + delay * random.uniform(0.5, 1.5)
 
 
 def page_retry_at(now, retries_so_far):

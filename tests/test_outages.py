@@ -444,3 +444,16 @@ def test_every_task_rides_out_outages():
     ]
     assert len(entry_points) >= 8
     assert [f.__name__ for f in entry_points if not hasattr(f, "__wrapped__")] == []
+
+
+def test_outage_retries_back_off_with_the_wait():
+    """Soon after discovery, about 30 s; after hours of outage, at most a quarter hour apart."""
+    from articles.outages import OUTAGE_RETRY_LONGEST, outage_retry_at
+
+    now = timezone.now()
+    soon = outage_retry_at(now, now - timedelta(seconds=20)) - now
+    assert timedelta(seconds=15) <= soon <= timedelta(seconds=45)
+    later = outage_retry_at(now, now - timedelta(minutes=20)) - now
+    assert timedelta(minutes=2.5) <= later <= timedelta(minutes=7.5)
+    long_after = outage_retry_at(now, now - timedelta(days=1)) - now
+    assert OUTAGE_RETRY_LONGEST / 2 <= long_after <= OUTAGE_RETRY_LONGEST * 1.5

@@ -105,7 +105,7 @@ def postpone_article(article, now=None):
     article.state = (
         Article.State.PENDING if article.state == Article.State.EXTRACTING else article.state
     )
-    article.retry_at = outage_retry_at(now)
+    article.retry_at = outage_retry_at(now, article.discovered_at)
     article.claimed_until = None
     Article.objects.filter(pk=article.pk).update(
         state=article.state, retry_at=article.retry_at, claimed_until=None,
