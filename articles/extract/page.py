@@ -13,6 +13,7 @@ from ..sanitize import clean_html, paragraphs_to_html, plain_text, safe_url
 from .clean import clean_lines, link_teasers, linked_blocks
 from .facts import choose_title, headline_keys, normal, read_page_facts
 from .scope import add_split_pieces, drop_other_articles
+from .tags import read_page_tags
 from .terms import read_page_terms
 
 HTML_LANG = re.compile(rb"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)", re.I)
@@ -98,17 +99,7 @@ def extract_page(html, url="", charset=""):
         language=language[:12],
         text=text,
         body_html=clean_html(paragraphs_to_html(text)),
-        tags=page_tags(document),
+        tags=read_page_tags(tree),
         terms=read_page_terms(tree),
     )
 
-
-def page_tags(document):
-    """The page's own keywords and sections (meta tags, JSON-LD), as topic names."""
-    names = []
-    for value in (document.tags or []) + (document.categories or []):
-        for name in str(value).split(","):
-            name = plain_text(name, 60).strip(" #")
-            if 2 <= len(name) <= 40 and name.lower() not in {n.lower() for n in names}:
-                names.append(name)
-    return names[:6]

@@ -6,7 +6,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..extract import Extraction, extract_page
-from ..models import Article, Tag
+from ..extract.tags import normalise_tags
+from ..models import Article, Tag, tag_slug
 from ..outages import OutageProblem, TransientProblem, is_outage, page_retry_at
 from ..extract.terms import header_terms, merge_terms
 from ..sanitize import clean_html, paragraphs_to_html, plain_text
@@ -135,6 +136,19 @@ def apply_extraction(article, extraction, problem, page=None):
     for name, value in (page or {}).items():
         setattr(article, name, value)
     with transaction.atomic():
-        if extraction.tags and not article.tags.exists():
-            Tag.objects.add_to_articles([(article.pk, extraction.tags)])
+        apply_page_tags(article, extraction.tags)
         article.save(update_fields=[*EXTRACTED_FIELDS, *(page or {})])
+
+
+def apply_page_tags(article, names):
+    """The page's topics added to the feed's; the source's category is never one.
+
+    A feed often files every item under the category's own name: as a tag,
+    its topic page would only repeat the category's.
+    """
+    category = article.source.category.name if article.source.category_id else ""
+    names = normalise_tags(names, exclude=[category] if category else [])
+    if names:
+        Tag.objects.add_to_articles([(article.pk, names)])
+    if category:
+        article.tags.remove(*Tag.objects.filter(slug=tag_slug(category)))
