@@ -1,6 +1,7 @@
 """OPML imported in the background from the admin: linear time, progress shown."""
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -39,13 +40,16 @@ def test_ten_thousand_outlines_import_in_linear_time(django_assert_max_num_queri
     assert (source_import.created, source_import.skipped) == (10_000, 0)
     assert source_import.handled == source_import.outlines == 10_000
     assert source_import.content == b""  # the file is not kept once imported
-    assert elapsed < 60, elapsed  # the quadratic import took 161 s for 1,000
+    # Generous for a loaded machine (about 20 s alone); the quadratic import
+    # took 161 s for a tenth of this.
+    assert elapsed < 120, elapsed
     assert Source.objects.filter(slug="daily-news-10000").exists()
     due = sorted(Source.objects.values_list("next_fetch_at", flat=True))
     assert due[opml.IMPORT_AT_ONCE - 1] - due[0] < opml.IMPORT_DUE_EVERY
     spread = due[-1] - due[0]
     expected = (10_000 - 1 - opml.IMPORT_AT_ONCE) * opml.IMPORT_DUE_EVERY
-    assert abs((spread - expected).total_seconds()) < 30  # the chunks ran in seconds
+    # Each chunk counts from its own start: later ones drift by the time taken.
+    assert expected <= spread <= expected + timedelta(seconds=elapsed)
     print(f"\nimport of 10,000 outlines: {elapsed:.1f} s")
 
 
