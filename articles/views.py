@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.generic import DetailView, FormView, ListView
 from django.views.static import serve as static_serve
 
-from . import reader, websub
+from . import frontpage, reader, websub
 from .forms import CommentForm, SignupForm
 from .models import Article, Category, Comment, Source, Story, Tag, heavy_columns
 from .related.topics import related_coverage
@@ -58,19 +58,42 @@ class ArticleListView(SavedFlagsMixin, ListView):
     def get_queryset(self):
         return Article.objects.for_list().select_related("story")
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        frontpage.attach_story_sources(context["object_list"])
+        return context
+
 
 class HomeView(ArticleListView):
     template_name = "articles/article_list.html"
 
     def get_queryset(self):
-        return super().get_queryset().one_per_story()
+        # The top stories lead page one; the latest list leaves them out, on
+        # every page alike so that pages do not shift.
+        self.top_stories = frontpage.top_stories()
+        return (
+            super().get_queryset().one_per_story()
+            .exclude(pk__in=[article.pk for article in self.top_stories])
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         if context["page_obj"].number == 1:
             # Pinned by editors; a separate small query keeps the main list on
             # its (published_at, id) index.
-            context["featured"] = list(self.get_queryset().filter(is_featured=True)[:3])
+            featured = list(
+                super().get_queryset().one_per_story().filter(is_featured=True)[:3]
+            )
+            top = self.top_stories
+            shown = {article.pk for article in featured + top}
+            sections = frontpage.category_sections(exclude_ids=shown)
+            frontpage.attach_story_sources(
+                featured + top + [a for _, articles in sections for a in articles]
+            )
+            context.update(featured=featured, top_stories=top, sections=sections)
+            context["saved_ids"] = context["saved_ids"] | reader.saved_ids(
+                self.request.user, featured + top + [a for _, articles in sections for a in articles]
+            )
         if not context["object_list"] and self.request.user.is_staff:
             context["fetch_health"] = fetch_health()
         return context

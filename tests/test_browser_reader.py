@@ -124,10 +124,31 @@ def test_the_footer_feed_link_shows_a_readable_page_that_says_how_to_subscribe(
         page.get_by_role("link", name="RSS").first.click()
         page.wait_for_load_state()
         heading = page.get_by_role("heading", name="This is a news feed")
-        assert heading.is_visible()
+        heading.wait_for()  # the stylesheet is fetched and applied after the feed loads
         assert page.get_by_role("link", name=news["flood"].title).is_visible()
         # Chromium's own banner about removing XSLT is not the page's.
         assert_accessible(page, exclude=["xslt-warning-banner"])
         shoot(page, "feed-rss")
         page.goto(live_server.url + "/feeds/latest.atom")
-        assert page.get_by_role("heading", name="This is a news feed").is_visible()
+        page.get_by_role("heading", name="This is a news feed").wait_for()
+
+
+def test_homepage_article_and_story_pages_read_well_and_pass_axe(browser, live_server, news):
+    """Top stories first, with the other sources' headlines and names; a section
+    per category; then the article and the story's page."""
+    with open_page(browser) as page:
+        page.goto(live_server.url + "/")
+        top = page.locator(".top-stories")
+        assert top.get_by_role("heading", name="Top stories").is_visible()
+        assert top.locator(".other-coverage li").count() == 2
+        named = top.locator(".story-sources").first.inner_text()
+        assert all(name in named for name in ("Harbour Herald", "Northgate Times", "Quay Courier"))
+        assert page.get_by_role("heading", name="Business").is_visible()
+        assert_accessible(page)
+        shoot(page, "home")
+        page.goto(live_server.url + news["flood"].get_absolute_url())
+        assert_accessible(page)
+        shoot(page, "article")
+        page.goto(live_server.url + news["story"].get_absolute_url())
+        assert_accessible(page)
+        shoot(page, "story")

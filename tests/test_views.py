@@ -40,8 +40,9 @@ def test_homepage_query_count_is_fixed(client, django_assert_num_queries, count)
     source = make_source(category=make_category(name="World", slug="world"))
     for _ in range(count):
         make_article(source=source)
-    # count, page, featured, navigation
-    with django_assert_num_queries(4):
+    # count, page, featured, top stories, category sections and their
+    # categories, navigation
+    with django_assert_num_queries(7):
         response = client.get(reverse("articles:list"))
     assert response.status_code == 200
     assert len(response.context["article_list"]) == min(count, 24)
@@ -184,7 +185,9 @@ def test_homepage_shows_a_story_once_with_its_source_count(client):
     other = make_article(title="Commuters stranded by rail strike", word_count=300)
     story = make_story(lead, other)
     html = client.get("/").content.decode()
-    assert lead.title in html and other.title not in html
+    # One card; the other source's headline only among the story's other coverage.
+    assert html.count(f">{lead.title}</a></h2>") == 1
+    assert f">{other.title}</a></h2>" not in html
     assert "2 sources" in html and story.get_absolute_url() in html
     coverage = client.get(story.get_absolute_url()).content.decode()
     assert lead.title in coverage and other.title in coverage
@@ -250,3 +253,40 @@ def test_empty_homepage_tells_staff_what_failed_and_readers_nothing_false(client
     reader = client.get("/").content.decode()
     assert "No news to show yet" in reader
     assert "failed" not in reader and "within a minute" not in reader
+
+
+@pytest.mark.django_db
+def test_homepage_leads_with_top_stories_naming_their_sources_then_sections(client, django_assert_num_queries):
+    """The biggest recent stories (most sources, then freshest) with the other
+    sources' headlines and every source named; then a section per category; a
+    source's own page does not repeat its name on every card."""
+    from datetime import timedelta
+
+    world = make_category(name="World", slug="world")
+    sport = make_category(name="Sport", slug="sport")
+    names = ["Harbour Herald", "Northgate Times", "Quay Courier"]
+    sources = [make_source(name=name, category=world) for name in names]
+    flood = [
+        make_article(source=source, title=f"Lune floods: report {n}", word_count=900 - n)
+        for n, source in enumerate(sources)
+    ]
+    make_story(*flood)
+    small = [make_article(source=sources[n], title=f"Budget row {n}") for n in range(2)]
+    make_story(*small)
+    old = timezone_now() - timedelta(days=4)
+    stale = [make_article(source=source, title=f"Old quake {n}", published_at=old) for n, source in enumerate(sources)]
+    make_story(*stale)
+    cup = make_article(source=make_source(name="Pitch Post", category=sport), title="Cup final tonight")
+    with django_assert_num_queries(10):
+        response = client.get("/")
+    top = response.context["top_stories"]
+    stories = [Article.objects.get(pk=group[0].pk).story_id for group in (flood, small)]
+    assert [article.story_id for article in top] == stories
+    assert [a.title for a in top[0].other_coverage] == ["Lune floods: report 1", "Lune floods: report 2"]
+    html = response.content.decode()
+    assert "Harbour Herald, Northgate Times, Quay Courier" in html
+    sections = dict((category.name, articles) for category, articles in response.context["sections"])
+    assert [a.title for a in sections["Sport"]] == [cup.title]
+    assert flood[0] not in sections["World"]  # shown once, in the top stories
+    page = client.get(sources[0].get_absolute_url()).content.decode()
+    assert page.count('class="source-label"') == 0
