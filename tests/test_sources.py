@@ -139,7 +139,7 @@ def test_every_way_of_adding_a_source_goes_through_create_sources(admin_client, 
     admin_client.post(
         reverse("admin:articles_source_add"),
         {"name": "Daily", "slug": "daily", "feed_url": feeds[0],
-         "site_url": "", "language": "en", "is_active": "on",
+         "site_url": "", "language": "en", "is_active": "on", "display_policy": "full",
          "min_interval": "00:10:00", "max_interval": "06:00:00"},
     )
     call_command(
