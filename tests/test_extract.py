@@ -325,22 +325,39 @@ def test_other_forms_of_the_headline_and_page_addresses_are_dropped():
 
 
 def test_posts_listed_after_the_article_are_dropped():
-    """Text from another <article> than the headline's is a neighbouring post."""
+    """Text from other <article>s than the headline's is neighbouring posts."""
     from trafilatura.utils import load_html
 
     from articles.extract.scope import drop_other_articles
 
     ours = "The council met on Tuesday evening to vote on the new bridge."
     other = "A different post about the summer fair and its record crowds."
+    third = "Another post, about the library's new opening hours this winter."
     html = (
         f"<html><body><article><h1>Council approves the bridge</h1><p>{ours}</p></article>"
         f"<div><h2>More posts</h2><article><h2>Summer fair</h2><p>{other}</p></article>"
-        "</div></body></html>"
+        f"<article><h2>Library hours</h2><p>{third}</p></article></div></body></html>"
     )
     tree = load_html(html)
-    assert drop_other_articles(tree, [ours, other], "Council approves the bridge") == [ours]
+    lines = [ours, other, third]
+    assert drop_other_articles(tree, lines, "Council approves the bridge") == [ours]
     # A page that puts only its header in an <article> keeps its text.
-    assert drop_other_articles(tree, [other], "Council approves the bridge") == [other]
+    assert drop_other_articles(tree, [other, third], "Council approves the bridge") == [other, third]
+
+
+def test_one_other_article_is_part_of_the_page():
+    """A recipe's summary under the headline, its steps in an <article> of their own."""
+    from trafilatura.utils import load_html
+
+    from articles.extract.scope import drop_other_articles
+
+    summary = "A loaf for every day, with a starter you already keep."
+    steps = "Mix the flour, water and starter, then rest the dough for an hour."
+    tree = load_html(
+        f"<html><body><article><h1>Everyday bread</h1><p>{summary}</p></article>"
+        f"<div><article><h2>Instructions</h2><p>{steps}</p></article></div></body></html>"
+    )
+    assert drop_other_articles(tree, [summary, steps], "Everyday bread") == [summary, steps]
 
 
 def test_json_ld_author_fills_in_when_the_page_names_no_person():

@@ -15,6 +15,7 @@ ASIDE_TAGS = {"aside", "footer", "nav", "form"}
 MIN_CHARS = 40
 COVERED_SHARE = 0.5
 SHINGLE = 4
+MIN_OTHER_POSTS = 2
 
 
 def shingles(text):
@@ -109,7 +110,7 @@ def drop_other_articles(tree, lines, title):
         return lines
     around = {home, *home.iterancestors("article")}
     where = {squash(line): number for number, line in enumerate(lines)}
-    ours, theirs = False, set()
+    ours, theirs, others = False, set(), set()
     for block in tree.iter(*TEXT_BLOCKS):
         number = where.get(squash(block.text_content()))
         if number is None:
@@ -119,6 +120,9 @@ def drop_other_articles(tree, lines, title):
             ours = True
         elif article is not None and article not in around:
             theirs.add(number)
-    if not ours or not theirs:
+            others.add(article)
+    # Listed posts come several: one other <article> is part of this page
+    # (a recipe's steps under the headline's summary).
+    if not ours or len(others) < MIN_OTHER_POSTS:
         return lines
     return [line for number, line in enumerate(lines) if number not in theirs]
