@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from articles.models import Comment, SavedArticle
-from tests.browser import PHONE, assert_accessible, open_page, shoot, sign_in
+from tests.browser import DESKTOP, PHONE, assert_accessible, open_page, shoot, sign_in
 from tests.factories import link, make_article, make_category, make_source, make_story
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -152,3 +152,29 @@ def test_homepage_article_and_story_pages_read_well_and_pass_axe(browser, live_s
         page.goto(live_server.url + news["story"].get_absolute_url())
         assert_accessible(page)
         shoot(page, "story")
+
+
+def test_the_lead_picture_is_shown_whole(browser, live_server, local_server, settings, tmp_path):
+    """Never cropped to fill its column: words printed near its edges stay readable."""
+    import io
+
+    from PIL import Image
+
+    from articles.tasks import store_lead_images_task
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    buffer = io.BytesIO()
+    Image.new("RGB", (1600, 1200), "teal").save(buffer, "JPEG")
+    url = local_server.add("/lead.jpg", buffer.getvalue(), content_type="image/jpeg")
+    make_article(title="Harbour at dawn", lead_image_url=url)
+    store_lead_images_task()
+    for size in (DESKTOP, PHONE):
+        with open_page(browser, size=size) as page:
+            page.goto(live_server.url + "/")
+            image = page.locator(".card-lead .card-image")
+            image.wait_for()
+            page.wait_for_function("document.querySelector('.card-lead .card-image').complete")
+            box, natural = image.evaluate(
+                "e => [e.clientWidth / e.clientHeight, e.naturalWidth / e.naturalHeight]"
+            )
+            assert abs(box - natural) < 0.02, (size, box, natural)
