@@ -3,8 +3,6 @@ number of queries whatever the archive's size."""
 
 from datetime import timedelta
 
-from django.db.models import F, Window
-from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from .models import Article, Category, Story
@@ -15,7 +13,7 @@ HALF_LIFE_HOURS = 12
 TOP_WINDOW = timedelta(hours=48)
 CANDIDATES = 30
 SECTION_SIZE = 4
-SECTION_WINDOW = timedelta(days=7)
+SECTION_POOL = 300
 OTHER_HEADLINES = 3
 
 
@@ -62,25 +60,26 @@ def top_stories(now=None):
     return leads
 
 
-def category_sections(exclude_ids=(), now=None):
-    """[(category, newest articles)] for each category with recent news (2 queries)."""
-    now = now or timezone.now()
-    ranked = (
+def category_sections(exclude_ids=()):
+    """[(category, newest articles)] for each category among the newest
+    SECTION_POOL articles (2 queries).
+
+    The pool is one range of the (published_at, id) index, so the cost stays
+    flat as the archive grows; a window per category, or a query each, scanned
+    the archive for a category with nothing recent (bench/NOTES-pages.md).
+    """
+    recent = (
         Article.objects.for_list().one_per_story().select_related("story")
-        .filter(published_at__gte=now - SECTION_WINDOW, source__category__isnull=False)
-        .exclude(pk__in=list(exclude_ids))
-        .annotate(
-            place=Window(
-                RowNumber(),
-                partition_by=F("source__category"),
-                order_by=[F("published_at").desc(), F("id").desc()],
-            )
-        )
-        .filter(place__lte=SECTION_SIZE)
+        .order_by("-published_at", "-id")[:SECTION_POOL]
     )
     by_category = {}
-    for article in ranked:
-        by_category.setdefault(article.source.category_id, []).append(article)
+    for article in recent:
+        category_id = article.source.category_id
+        if category_id is None or article.pk in exclude_ids:
+            continue
+        articles = by_category.setdefault(category_id, [])
+        if len(articles) < SECTION_SIZE:
+            articles.append(article)
     categories = Category.objects.filter(pk__in=by_category).order_by("name")
     return [(category, by_category[category.pk]) for category in categories]
 
