@@ -57,6 +57,9 @@ def load_wrk(url, seconds, connections, script=None):
         value, unit = re.search(rf"\s{name}%\s+([\d.]+)(us|ms|s)", out).groups()
         return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
+    socket_errors = re.search(r"Socket errors: .*", out)
+    if socket_errors:
+        print(f"  {url}: {socket_errors.group()}", file=sys.stderr)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         print(f"  {url}: {errors.group(1)} non-2xx responses", file=sys.stderr)
@@ -238,6 +241,9 @@ def main():
                 base, _server, paths, folder, _storage = sites[count]
                 print(f"  round {round_ + 1}: {count} articles", file=sys.stderr)
                 rounds[count].append(measure(base, paths, args.duration, args.connections, folder))
+                for label, (rps, p50, p99) in rounds[count][-1].items():
+                    print(f"    {label} rps={rps:.1f} p50_ms={p50:.1f} p99_ms={p99:.1f}",
+                          file=sys.stderr)
     finally:
         for _base, server, _paths, _folder, _storage in sites.values():
             os.killpg(server.pid, signal.SIGTERM)
@@ -249,11 +255,12 @@ def main():
         medians[count] = {}
         for label in rounds[count][0]:
             runs = [result[label] for result in rounds[count]]
-            ratios = [result[label][0] / result["/healthz"][0] for result in rounds[count]]
+            ratios = [result[label][0] / result["/healthz"][0] for result in rounds[count]
+                      if result["/healthz"][0]]
             rps, p50, p99 = (statistics.median(column) for column in zip(*runs))
             medians[count][label] = rps
-            print(f"{label} rps={rps:.1f} p50_ms={p50:.1f} p99_ms={p99:.1f} "
-                  f"ratio={statistics.median(ratios):.2f}")
+            ratio = statistics.median(ratios) if ratios else 0.0
+            print(f"{label} rps={rps:.1f} p50_ms={p50:.1f} p99_ms={p99:.1f} ratio={ratio:.2f}")
     if len(sizes) == 2:
         small, large = sizes
         # Same paths in the same order; the article's path differs by size.

@@ -8,6 +8,7 @@ indexed '^' terms), then its tags, then its category; other sources first.
 
 from datetime import timedelta
 
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -111,9 +112,16 @@ def topic_articles(article, tag_ids, listed_ids, now=None):
         .order_by("-published_at")
         .values("pk")[:CANDIDATES_PER_KIND]
     )
-    candidates = Q(pk__in=by_name) | Q(pk__in=by_tag)
-    if category_id:
-        candidates |= Q(pk__in=by_category)
+    kinds = [by_name, by_tag, *([by_category] if category_id else [])]
+    if connection.features.supports_slicing_ordering_in_compound:
+        # A UNION of the id lists, each read by its own index: as an OR,
+        # PostgreSQL read every article of the window (0.3 to 0.5 s at
+        # bench/pages.py's 100,000 articles).
+        candidates = Q(pk__in=kinds[0].union(*kinds[1:]))
+    else:  # SQLite allows no LIMIT inside a UNION
+        candidates = Q()
+        for ids in kinds:
+            candidates |= Q(pk__in=ids)
     rows = (
         Article.objects.for_list()
         .originals()
