@@ -15,6 +15,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -57,7 +58,11 @@ def subscribe_if_offered(source, hub_url, topic_url):
     subscription.secret = secrets.token_urlsafe(32)
     subscription.state = Subscription.State.PENDING
     subscription.lease_expires_at = None
-    subscription.save()
+    try:
+        with transaction.atomic():
+            subscription.save()
+    except IntegrityError:  # another fetch of the same feed subscribed meanwhile
+        return Subscription.objects.filter(source=source).first()
     request_subscription(subscription)
     return subscription
 
