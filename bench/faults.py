@@ -4,7 +4,7 @@
 
 For each scenario the database (default postgres://postgres@127.0.0.1:5432/lede_faults_bench)
 is dropped, recreated and migrated and its Redis database (default
-redis://127.0.0.1:6379/12) flushed. gunicorn (2 workers) and `manage.py qcluster` (2 workers,
+redis://127.0.0.1:6379/5) flushed. gunicorn (2 workers) and `manage.py qcluster` (2 workers,
 production's configuration: Redis as broker and cache, FETCH_PER_HOST 2) reach PostgreSQL and
 Redis only through TCP relays this script controls (tests/relay.py); the machine's services
 themselves are never stopped. A local server serves one feed of --articles entries (each with a
@@ -49,7 +49,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/lede_faults_bench"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"  # bench/pages.py flushes 12 and 15
 SCENARIOS = ["redis-down-30s", "postgres-down-30s", "worker-sigkill", "redis-and-worker"]
 OUTAGE_SECONDS = 30
 WORKER = re.compile(r"ready for work at (\d+)")

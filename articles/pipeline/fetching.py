@@ -37,6 +37,7 @@ def fetch_page(article):
     as soon as the cache is back, instead of leaving all its articles to the
     sweeper. After that, articles are postponed at once.
     """
+    waited = False
     while True:
         response, problem = fetch_page_once(article)
         if not isinstance(problem, OutageProblem) or not problem.outage:
@@ -45,6 +46,9 @@ def fetch_page(article):
         since = _outage["since"] = _outage["since"] or time.monotonic()
         if time.monotonic() - since > OUTAGE_WAIT:
             return response, problem
+        if not waited:
+            logger.warning("Fetching %s waits for an outage to pass: %s", article.url, problem)
+            waited = True
         time.sleep(OUTAGE_LOOK_EVERY)
 
 
@@ -64,8 +68,7 @@ def fetch_page_once(article):
         return None, TransientProblem(problem) if exc.transient else problem
     except Exception as exc:  # A fetcher bug must not lose the article.
         if is_outage(exc):
-            logger.warning("Fetching %s met an outage: %r", article.url, exc)
-            problem = OutageProblem(f"Not fetched: {exc.__class__.__name__}")
+            problem = OutageProblem(f"Not fetched: {exc!r}"[:300])
             problem.outage = True
             return None, problem
         logger.exception("Fetching %s failed", article.url)
