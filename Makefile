@@ -55,7 +55,7 @@ browser:
 EMBEDDED_TESTS := tests/test_pipeline.py tests/test_tasks.py tests/test_ingest.py \
 	tests/test_sources.py tests/test_related.py tests/test_views.py tests/test_reader.py \
 	tests/test_admin.py tests/test_page_cache.py tests/test_feeds.py tests/test_commands.py \
-	tests/test_outages.py \
+	tests/test_outages.py tests/test_websub.py \
 	tests/test_related_coverage.py tests/test_retention.py \
 	tests/test_browser_reader.py tests/test_bad_input.py tests/test_story_additions.py \
 	tests/test_publisher_terms.py tests/test_encoding.py tests/test_feed_refusals.py tests/test_extract_tags.py \
@@ -82,6 +82,7 @@ bench: setup bench-tools
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/lede_related_bench \
 	  $(BIN)/python bench/related.py --dataset ../shared/corpus/related/ecbplus/ecbplus_docs.jsonl --filler 100000
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/freshness.py
 	$(BIN)/python bench/pages.py --articles 100000 --compare 1000
 
 clean:

@@ -20,7 +20,11 @@ from tests.factories import PAGE, make_source
 from tests.localserver import Slowed
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.slow,
+    pytest.mark.postgresql(reason="processes share one PostgreSQL, as machines would"),
+]
 # A Redis database of its own: no other test or bench flushes or reads it.
 REDIS_URL = os.environ.get("SCALE_OUT_REDIS_URL", "redis://127.0.0.1:6379/10")
 ARTICLES = 12
