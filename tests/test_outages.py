@@ -457,3 +457,22 @@ def test_outage_retries_back_off_with_the_wait():
     assert timedelta(minutes=2.5) <= later <= timedelta(minutes=7.5)
     long_after = outage_retry_at(now, now - timedelta(days=1)) - now
     assert OUTAGE_RETRY_LONGEST / 2 <= long_after <= OUTAGE_RETRY_LONGEST * 1.5
+
+
+@pytest.mark.django_db
+def test_a_batch_leaves_articles_of_a_busy_host_to_a_new_task(local_server, settings):
+    """A killed worker's fetch slots outlive the wait for them by a few seconds:
+    the articles that found them taken go to a new task, not to the sweeper."""
+    from articles.pipeline import extract_and_relate_articles
+
+    settings.FETCH_PER_HOST = 1
+    settings.FETCH_TIMEOUT = 1
+    article = ingested(local_server)[0]
+    caches["locks"].add("fetch-slot:127.0.0.1:0", 1, timeout=30)
+    try:
+        states, left = extract_and_relate_articles([article.pk])
+    finally:
+        caches["locks"].delete("fetch-slot:127.0.0.1:0")
+    assert states == {article.pk: Article.State.PENDING} and left == [article.pk]
+    states, left = extract_and_relate_articles(left)
+    assert states == {article.pk: Article.State.READY} and left == []

@@ -10,6 +10,7 @@ from django.db import connection, connections
 
 from ..ingest import ingest_source
 from ..models import Article
+from ..outages import OutageProblem
 from ..page_cache import bump_content_version
 from .apply import finish_extraction
 from .claim import Leases, claim_article, release_claims, reset_for_extraction
@@ -92,7 +93,10 @@ def extract_and_relate_article(article_id, force=False):
 
 
 def extract_and_relate_articles(article_ids, seconds=None):
-    """Extract and relate a batch; returns ({id: state}, ids left unstarted after `seconds`).
+    """Extract and relate a batch; returns ({id: state}, ids left for a new task):
+    those unstarted after `seconds`, and those whose host's fetch slots stayed
+    taken (a killed worker's slots run out a little later: a new task finds
+    them free instead of the sweeper's next minute).
 
     Up to FETCH_PER_BATCH articles are claimed and their pages fetched at once,
     in fetching threads (fetching_ahead), while one is extracted: a page from
@@ -110,6 +114,7 @@ def extract_and_relate_articles(article_ids, seconds=None):
     leases = Leases(waiting)
     extracted = []
     mine = []  # claimed by this batch
+    busy = []  # postponed: their host's fetch slots stayed taken
     with commits_without_flush(), fetching_ahead() as fetching:
         fetch, at_once = fetching
         while waiting or claimed:
@@ -128,12 +133,15 @@ def extract_and_relate_articles(article_ids, seconds=None):
                 # Extracted ones stay held too, until related at the batch's end.
                 mine.append(article_id)
                 held = [*mine, *(other for other, taken, _ in claimed if taken)]
-                article = finish_extraction(article, fetched_renewing(page, leases, held))
+                fetched = fetched_renewing(page, leases, held)
+                article = finish_extraction(article, fetched)
+                if isinstance(fetched[1], OutageProblem) and not fetched[1].outage:
+                    busy.append(article_id)
                 leases.renew_if_due(held)
             states[article_id] = relate_extracted(article_id, article, extracted.append)
         relate_batch(extracted)
         release_claims(mine)
-    return states, list(waiting)
+    return states, list(waiting) + busy
 
 
 def relate_extracted(article_id, article, relate):
