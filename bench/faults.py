@@ -48,6 +48,7 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.processes import start, stop  # noqa: E402
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/lede_faults_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"  # bench/pages.py flushes 12 and 15
 SCENARIOS = ["redis-down-30s", "postgres-down-30s", "worker-sigkill", "redis-and-worker"]
@@ -111,24 +112,6 @@ def reset(database_url, redis_url, env):
     redis.Redis.from_url(redis_url).flushdb()
 
 
-def start(command, env, log_path):
-    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True,
-                            stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
-
-
-def stop(process):
-    """SIGTERM to the main process (django-q2 stops its children in order), then the group."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait()
 
 
 def wait_until(check, seconds, what):

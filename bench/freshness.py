@@ -24,7 +24,6 @@ import hmac
 import os
 import secrets
 import shlex
-import signal
 import socket
 import statistics
 import subprocess
@@ -39,6 +38,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.processes import start, stop  # noqa: E402
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/lede_freshness_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/7"
 PAGE = (
@@ -157,23 +157,6 @@ def reset_database(url, env):
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()
 
 
-def start(command, env, log_path):
-    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True,
-                            stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
-
-
-def stop(process):
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait()
 
 
 def wait(condition, seconds, what):
@@ -257,8 +240,8 @@ def main():
     try:
         minute = timedelta(minutes=1)
         pushed = Source.objects.create(name="Pushed", slug="pushed", feed_url=site.feed_url("push"))
-        polled = Source.objects.create(name="Polled", slug="polled", feed_url=site.feed_url("poll"),
-                                       min_interval=minute, max_interval=minute)
+        Source.objects.create(name="Polled", slug="polled", feed_url=site.feed_url("poll"),
+                              min_interval=minute, max_interval=minute)
         wait(lambda: "running." in (workdir / "cluster.log").read_text() or None, 60, "cluster")
         async_task("articles.tasks.fetch_source_task", pushed.pk)
         if not site.verified.wait(60):

@@ -3,7 +3,6 @@
 from urllib.parse import quote
 
 import pytest
-from django.urls import reverse
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.factories import make_article, make_category, make_source, make_story

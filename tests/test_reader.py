@@ -290,7 +290,7 @@ def test_fts5_query_quotes_every_term():
 def test_search_pagination_keeps_filters(client):
     source = make_source(slug="wire")
     for n in range(25):
-        article = make_article(source=source, title=f"Harbour report {n}", summary="harbour news")
+        make_article(source=source, title=f"Harbour report {n}", summary="harbour news")
     response = client.get(reverse("articles:search"), {"q": "harbour", "source": "wire"})
     html = response.content.decode()
     assert "25 results" in html

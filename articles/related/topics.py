@@ -12,7 +12,6 @@ from django.db import connection
 from django.db.models import (
     Case,
     Count,
-    F,
     FloatField,
     IntegerField,
     OuterRef,
