@@ -37,7 +37,7 @@ def test_a_homepage_with_one_feed_becomes_that_feed_everywhere(local_server, adm
         reverse("admin:articles_source_add"),
         {"name": "Harbour Gazette", "slug": "harbour-gazette", "feed_url": home, "site_url": "",
          "language": "en", "is_active": "on", "min_interval": "00:10:00",
-         "max_interval": "06:00:00"},
+         "max_interval": "06:00:00", "display_policy": "full"},
     )
     assert response.status_code == 302, response.content.decode()[:3000]
     assert Source.objects.get().feed_url == feed_url
@@ -64,7 +64,7 @@ def test_several_feeds_are_offered_to_choose_from(local_server, admin_client):
     home = serve_home(local_server, rss_link("/feed.xml", "All news"), rss_link("/sport.xml", "Sport"))
     form = {"name": "Harbour Gazette", "slug": "harbour-gazette", "feed_url": home, "site_url": "",
             "language": "en", "is_active": "on", "min_interval": "00:10:00",
-            "max_interval": "06:00:00"}
+            "max_interval": "06:00:00", "display_policy": "full"}
 
     page = admin_client.post(reverse("admin:articles_source_add"), form).content.decode()
     assert "This page offers several feeds" in page
