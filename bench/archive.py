@@ -104,7 +104,8 @@ ARTICLE_COLUMNS = (
     " summary, feed_content_html, body_html, body_text, lead_image_url, language, word_count,"
     " terms, state, state_reason, extracted_at, extraction_attempts, claimed_until, is_hidden,"
     " source_id, story_id, key_points, comment_count, is_featured, copy_of_id, fingerprint,"
-    " page_hash, page_validators, is_story_lead, relating_attempts"
+    " page_hash, page_validators, is_story_lead, relating_attempts, image_thumb, image_lead,"
+    " image_status, page_retries, page_terms"
 )
 
 
@@ -131,6 +132,9 @@ def copy_articles(stream, count, now, source_ids, first_id):
                     len(body.split()), terms, "ready", "", published, 1, None, False,
                     source_ids[source], n // 3 + 1, key_points, 3 if n % 4 == 0 else 0, False,
                     None, "", "", "{}", n % 3 == 0, 0,
+                    *((f"images/{n}-thumb.webp", f"images/{n}-lead.webp", "stored") if n % 3
+                      else ("", "", "")),
+                    0, "{}",
                 ))
 
 
@@ -165,10 +169,10 @@ def fill(count):
         run(
             "INSERT INTO articles_source (name, slug, feed_url, site_url, category_id, language,"
             " is_active, use_feed_content, min_interval, max_interval, etag, last_modified,"
-            " consecutive_failures, last_error, created_at)"
+            " consecutive_failures, last_error, created_at, display_policy, last_notes)"
             " SELECT 'Source ' || n, 'source-' || n, 'https://source-' || n || '.example/feed',"
             " '', (%s::bigint[])[n %% 6 + 1], 'en', true, false, '10 minutes', '6 hours', '', '',"
-            " 0, '', now() FROM generate_series(0, %s) AS n",
+            " 0, '', now(), 'full', '' FROM generate_series(0, %s) AS n",
             [category_ids, SOURCES - 1],
         )
         source_ids = [row[0] for row in run("SELECT id FROM articles_source ORDER BY id")]
@@ -183,8 +187,9 @@ def fill(count):
         # Every three consecutive articles form a story, led by the first.
         run(
             "INSERT INTO articles_story (id, source_count, article_count, first_published_at,"
-            " updated_at) SELECT n, 3, 3, %s - (n * 3) * interval '1 minute',"
-            " %s - (n * 3 - 3) * interval '1 minute' FROM generate_series(1, %s) AS n",
+            " updated_at, additions, additions_stale) SELECT n, 3, 3,"
+            " %s - (n * 3) * interval '1 minute', %s - (n * 3 - 3) * interval '1 minute',"
+            " '{}', false FROM generate_series(1, %s) AS n",
             [now, now, stories],
         )
         run("SELECT setval(pg_get_serial_sequence('articles_story', 'id'), %s)", [stories])
