@@ -14,8 +14,10 @@ FETCH_PRIVATE_ALLOWLIST  host:port pairs the fetcher may reach in private
 
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 env = environ.Env()
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -218,19 +220,49 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 # Lead images, resized once (articles/images.py): on local disk and served by
 # the site with far-future caching, or in an S3-compatible bucket when
-# MEDIA_S3_BUCKET names one (django-storages; its S3 backend needs boto3).
+# MEDIA_S3_BUCKET names one (django-storages and boto3).
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
 MEDIA_S3_BUCKET = env.str("MEDIA_S3_BUCKET", default="")
-MEDIA_S3_DOMAIN = env.str("MEDIA_S3_DOMAIN", default="")  # the bucket's public host
+# The store's API, e.g. https://s3.eu-west-1.amazonaws.com or http://minio:9000.
+MEDIA_S3_ENDPOINT = env.str("MEDIA_S3_ENDPOINT", default="")
+# The host, and optionally a path, readers fetch the images from over https
+# (a CDN, or a path of this site that a reverse proxy passes to the bucket).
+MEDIA_S3_DOMAIN = env.str("MEDIA_S3_DOMAIN", default="").strip("/")
+# Unset, boto3 looks further: AWS_ACCESS_KEY_ID and the like, its config
+# files, an instance role.
+MEDIA_S3_ACCESS_KEY = env.str("MEDIA_S3_ACCESS_KEY", default="")
+MEDIA_S3_SECRET_KEY = env.str("MEDIA_S3_SECRET_KEY", default="")
+MEDIA_S3_REGION = env.str("MEDIA_S3_REGION", default="")
 IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=5 * 1024 * 1024)
+MEDIA_ORIGINS = []  # other origins the pages' images come from (the CSP's img-src)
 if MEDIA_S3_BUCKET:
+    if not (MEDIA_S3_ENDPOINT or MEDIA_S3_DOMAIN):
+        # Without either, the images' origin depends on the bucket's region
+        # and the addressing style, and the CSP could not name it exactly.
+        raise ImproperlyConfigured(
+            "MEDIA_S3_BUCKET needs MEDIA_S3_ENDPOINT (e.g. https://s3.eu-west-1.amazonaws.com) "
+            "or MEDIA_S3_DOMAIN (the host readers fetch the images from)."
+        )
+    if MEDIA_S3_DOMAIN:
+        MEDIA_ORIGINS = [f"https://{MEDIA_S3_DOMAIN.split('/')[0]}"]
+    else:
+        endpoint = urlsplit(MEDIA_S3_ENDPOINT)
+        MEDIA_ORIGINS = [f"{endpoint.scheme}://{endpoint.netloc}"]
     MEDIA_STORAGE = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": MEDIA_S3_BUCKET,
-            "endpoint_url": env.str("MEDIA_S3_ENDPOINT", default="") or None,
+            "endpoint_url": MEDIA_S3_ENDPOINT or None,
+            "access_key": MEDIA_S3_ACCESS_KEY or None,
+            "secret_key": MEDIA_S3_SECRET_KEY or None,
+            "region_name": MEDIA_S3_REGION or None,
+            # endpoint/bucket/name, on the endpoint's own origin, which the CSP
+            # names: botocore's choice for an endpoint today, stated so it stays.
+            "addressing_style": "path" if MEDIA_S3_ENDPOINT else None,
             "custom_domain": MEDIA_S3_DOMAIN or None,
+            # Plain URLs, the same on every page: the bucket (or the CDN in
+            # front of it) lets anyone read the images, as the site would.
             "querystring_auth": False,
             "file_overwrite": False,
             "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
@@ -263,14 +295,14 @@ if HTTPS:
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
 # No inline script, no eval anywhere: a sanitizer miss still cannot run.
-# Images come from publishers' hosts, so any http(s) image is allowed.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        # Images come from this site only (articles/images.py), or its own bucket.
-        "img-src": ["'self'", "data:", *([f"https://{MEDIA_S3_DOMAIN}"] if MEDIA_S3_DOMAIN else [])],
+        # Images come from this site only (articles/images.py), or from the
+        # one origin its bucket's images are served from.
+        "img-src": ["'self'", "data:", *MEDIA_ORIGINS],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],

@@ -94,7 +94,11 @@ def store_lead_image(article):
     for kind, data in (("thumb", thumbnail), ("lead", lead)):
         name = f"images/{digest[:2]}/{digest}-{kind}.webp"
         if not default_storage.exists(name):
-            name = default_storage.save(name, ContentFile(data))
+            content = ContentFile(data)
+            # An S3 store otherwise guesses from the name, and Python 3.11's own
+            # table (a slim image has no /etc/mime.types) knows no .webp.
+            content.content_type = "image/webp"
+            name = default_storage.save(name, content)
         names[kind] = name
     Article.objects.filter(pk=article.pk).update(
         image_thumb=names["thumb"], image_lead=names["lead"], image_status="stored"
