@@ -1,7 +1,10 @@
 import ipaddress
+import json
 import os
+import runpy
 import socket
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -109,6 +112,67 @@ def plain_static_storage(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture
+def settings_from_environment(settings, monkeypatch):
+    """configure(**environment): aggregator/settings.py evaluated under `environment`,
+    as a deployment sets it, and its media store and CSP applied."""
+
+    def configure(**environment):
+        # Only the settings' own names reach boto3, as in a container.
+        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+            monkeypatch.delenv(key, raising=False)
+        for key, value in environment.items():
+            monkeypatch.setenv(key, value)
+        configured = runpy.run_path(str(Path(settings.BASE_DIR) / "aggregator" / "settings.py"))
+        for name in ("MEDIA_S3_BUCKET", "MEDIA_ORIGINS", "CONTENT_SECURITY_POLICY"):
+            setattr(settings, name, configured[name])
+        # Static files stay as plain_static_storage sets them (no collectstatic).
+        settings.STORAGES = {**settings.STORAGES, "default": configured["STORAGES"]["default"]}
+
+    return configure
+
+
+@pytest.fixture
+def s3_store(settings_from_environment):
+    """A real S3-compatible server (moto's) on 127.0.0.1 with an empty bucket that
+    anyone may read, as the README asks; configure(**environment) names it in the settings."""
+    import boto3
+    import requests
+    from moto.server import ThreadedMotoServer
+
+    bucket = "lede-media"
+    keys = {"aws_access_key_id": "lede", "aws_secret_access_key": "lede-secret", "region_name": "eu-west-1"}
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    # moto keeps its stores in the process: each test starts from none.
+    requests.post(f"{endpoint}/moto-api/reset", timeout=5).raise_for_status()
+    client = boto3.client("s3", endpoint_url=endpoint, **keys)
+    client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": keys["region_name"]})
+    anyone_reads = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+    }
+    client.put_bucket_policy(
+        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [anyone_reads]})
+    )
+
+    def configure(**environment):
+        settings_from_environment(
+            MEDIA_S3_BUCKET=bucket,
+            MEDIA_S3_ACCESS_KEY=keys["aws_access_key_id"],
+            MEDIA_S3_SECRET_KEY=keys["aws_secret_access_key"],
+            MEDIA_S3_REGION=keys["region_name"],
+            **environment,
+        )
+
+    yield SimpleNamespace(endpoint=endpoint, bucket=bucket, client=client, configure=configure)
+    server.stop()
 
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

@@ -235,3 +235,54 @@ def test_every_request_of_home_article_and_story_goes_to_our_origin(
             assert broken == [], "no broken-image icon"
             assert page.locator(".related img.image-placeholder").count() >= 1
     assert len(local_server.requests) == publisher_requests, "no reader's browser asked the publisher"
+
+
+def test_with_an_s3_store_images_come_from_its_origin_only_and_load_under_the_csp(
+    contexts, live_server, coverage, local_server, s3_store
+):
+    """A bucket named in the settings: the pages' images load from the store's
+    origin (the CSP allows it, Chromium enforces it); every other request is ours."""
+    import io
+
+    from PIL import Image
+
+    from articles.images import store_pending_images
+    from articles.models import Article
+
+    s3_store.configure(MEDIA_S3_ENDPOINT=s3_store.endpoint)
+    flood, _ = coverage
+    for n, article in enumerate(Article.objects.all()):
+        buffer = io.BytesIO()
+        Image.new("RGB", (1600, 900), (140, 40 + 20 * n, 90)).save(buffer, "JPEG")
+        url = local_server.add(f"/images/{n}.jpg", buffer.getvalue(), content_type="image/jpeg")
+        Article.objects.filter(pk=article.pk).update(lead_image_url=url)
+    assert store_pending_images() == Article.objects.count()
+    publisher_requests = len(local_server.requests)
+
+    pages = {"home": "/", "article": flood.get_absolute_url(), "story": flood.story.get_absolute_url()}
+    for scheme in SCHEMES:
+        for size in SIZES:
+            page = contexts(scheme, size)
+            asked, refused = [], []
+            page.on("request", lambda request: asked.append(request.url))
+            page.on("console", lambda message: refused.append(message.text))
+            for name, path in pages.items():
+                page.goto(live_server.url + path)
+                page.wait_for_load_state("networkidle")
+                page.screenshot(path=str(ARTIFACTS / f"s3-{name}-{scheme}-{size}.png"), full_page=True)
+                # Lazy images below the fold too: each is loaded and decoded, or reported.
+                loaded = page.evaluate(
+                    """async () => {
+                        const images = Array.from(document.images).filter(i => !i.src.startsWith('data:'));
+                        images.forEach(i => { i.loading = 'eager'; });
+                        return Promise.all(images.map(i => i.decode().then(
+                            () => [i.src, i.naturalWidth > 0], () => [i.src, false])));
+                    }"""
+                )
+                assert all(ok for _, ok in loaded), (name, loaded)
+                assert loaded or name == "story", "the story page shows no images"
+            ours = (live_server.url, s3_store.endpoint + "/", "data:")
+            assert all(url.startswith(ours) for url in asked), [url for url in asked if not url.startswith(ours)]
+            assert any(url.startswith(f"{s3_store.endpoint}/{s3_store.bucket}/images/") for url in asked)
+            assert not [text for text in refused if "Content Security Policy" in text], refused
+    assert len(local_server.requests) == publisher_requests, "no reader's browser asked the publisher"

@@ -1,12 +1,7 @@
 import io
-import json
 import mimetypes
 import re
-import runpy
-from pathlib import Path
-from types import SimpleNamespace
 
-import boto3
 import pytest
 import requests
 from django.core.exceptions import ImproperlyConfigured
@@ -126,59 +121,8 @@ def test_an_editor_s_new_image_address_is_fetched_anew(admin_client):
     assert (article.image_status, article.image_thumb.name, article.image_lead.name) == ("", "", "")
 
 
-# An S3-compatible store: a real one (moto's server) on 127.0.0.1, named by the
-# settings a self-hoster sets, read from the environment as a deployment does.
-
-MEDIA_BUCKET = "lede-media"
-S3_KEYS = {"aws_access_key_id": "lede", "aws_secret_access_key": "lede-secret", "region_name": "eu-west-1"}
-
-
-@pytest.fixture
-def s3_store():
-    """A running S3-compatible server with an empty bucket that anyone may read, as the README asks."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    # moto keeps its stores in the process: each test starts from none.
-    requests.post(f"{endpoint}/moto-api/reset", timeout=5).raise_for_status()
-    client = boto3.client("s3", endpoint_url=endpoint, **S3_KEYS)
-    client.create_bucket(
-        Bucket=MEDIA_BUCKET, CreateBucketConfiguration={"LocationConstraint": S3_KEYS["region_name"]}
-    )
-    anyone_reads = {
-        "Effect": "Allow",
-        "Principal": "*",
-        "Action": "s3:GetObject",
-        "Resource": f"arn:aws:s3:::{MEDIA_BUCKET}/*",
-    }
-    public_read = {"Version": "2012-10-17", "Statement": [anyone_reads]}
-    client.put_bucket_policy(Bucket=MEDIA_BUCKET, Policy=json.dumps(public_read))
-    yield SimpleNamespace(endpoint=endpoint, client=client)
-    server.stop()
-
-
-def configure_from_environment(settings, monkeypatch, **environment):
-    """aggregator/settings.py evaluated with `environment`, its media and CSP settings applied."""
-    # Only the settings' own names reach boto3, as in a container (docker-compose.yml).
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
-        monkeypatch.delenv(key, raising=False)
-    if "MEDIA_S3_BUCKET" in environment:
-        environment = {
-            "MEDIA_S3_ACCESS_KEY": S3_KEYS["aws_access_key_id"],
-            "MEDIA_S3_SECRET_KEY": S3_KEYS["aws_secret_access_key"],
-            "MEDIA_S3_REGION": S3_KEYS["region_name"],
-            **environment,
-        }
-    for key, value in environment.items():
-        monkeypatch.setenv(key, value)
-    configured = runpy.run_path(str(Path(settings.BASE_DIR) / "aggregator" / "settings.py"))
-    for name in ("MEDIA_S3_BUCKET", "MEDIA_ORIGINS", "CONTENT_SECURITY_POLICY"):
-        setattr(settings, name, configured[name])
-    # The tests' static files stay as conftest.py sets them (no collectstatic).
-    settings.STORAGES = {**settings.STORAGES, "default": configured["STORAGES"]["default"]}
+# An S3-compatible store (conftest.py's s3_store: moto's server on 127.0.0.1),
+# named by the settings a self-hoster sets, read from the environment.
 
 
 def image_sources(html):
@@ -195,9 +139,7 @@ def img_src(response):
 def test_images_land_in_an_s3_store_and_pages_name_the_store_s_urls(
     s3_store, settings, monkeypatch, local_server, client
 ):
-    configure_from_environment(
-        settings, monkeypatch, MEDIA_S3_BUCKET=MEDIA_BUCKET, MEDIA_S3_ENDPOINT=s3_store.endpoint
-    )
+    s3_store.configure(MEDIA_S3_ENDPOINT=s3_store.endpoint)
     # A slim container has no /etc/mime.types, and Python 3.11 alone knows no .webp.
     mimetypes.init()
     monkeypatch.delitem(mimetypes.types_map, ".webp", raising=False)
@@ -207,11 +149,11 @@ def test_images_land_in_an_s3_store_and_pages_name_the_store_s_urls(
     article.refresh_from_db()
     assert article.image_status == "stored"
 
-    store_url = f"{s3_store.endpoint}/{MEDIA_BUCKET}/"
+    store_url = f"{s3_store.endpoint}/{s3_store.bucket}/"
     expected = {"thumb": THUMBNAIL, "lead": (LEAD_WIDTH, 900)}
     for kind, field in (("thumb", article.image_thumb), ("lead", article.image_lead)):
         assert field.name.endswith(f"-{kind}.webp")
-        stored = s3_store.client.head_object(Bucket=MEDIA_BUCKET, Key=field.name)
+        stored = s3_store.client.head_object(Bucket=s3_store.bucket, Key=field.name)
         assert stored["ContentType"] == "image/webp"
         assert stored["CacheControl"] == "public, max-age=31536000, immutable"
         assert field.url == store_url + field.name
@@ -243,32 +185,26 @@ def test_images_land_in_an_s3_store_and_pages_name_the_store_s_urls(
     ],
 )
 def test_with_a_media_domain_pages_name_it_and_the_csp_allows_exactly_its_origin(
-    s3_store, settings, monkeypatch, local_server, client, domain, origin
+    s3_store, local_server, client, domain, origin
 ):
-    configure_from_environment(
-        settings,
-        monkeypatch,
-        MEDIA_S3_BUCKET=MEDIA_BUCKET,
-        MEDIA_S3_ENDPOINT=s3_store.endpoint,
-        MEDIA_S3_DOMAIN=domain,
-    )
+    s3_store.configure(MEDIA_S3_ENDPOINT=s3_store.endpoint, MEDIA_S3_DOMAIN=domain)
     article = article_with_image(local_server, "/lead.png", picture(kind="PNG"), "image/png")
     assert store_lead_image(article) == "stored"
     article.refresh_from_db()
-    s3_store.client.head_object(Bucket=MEDIA_BUCKET, Key=article.image_lead.name)
+    s3_store.client.head_object(Bucket=s3_store.bucket, Key=article.image_lead.name)
     assert article.image_lead.url == f"https://{domain}/{article.image_lead.name}"
     page = client.get(article.get_absolute_url())
     assert article.image_lead.url in image_sources(page.content.decode())
     assert img_src(page) == f"'self' data: {origin}"
 
 
-def test_a_bucket_without_an_endpoint_or_a_domain_is_refused_at_startup(settings, monkeypatch):
+def test_a_bucket_without_an_endpoint_or_a_domain_is_refused_at_startup(settings_from_environment):
     with pytest.raises(ImproperlyConfigured, match="MEDIA_S3_ENDPOINT"):
-        configure_from_environment(settings, monkeypatch, MEDIA_S3_BUCKET=MEDIA_BUCKET)
+        settings_from_environment(MEDIA_S3_BUCKET="lede-media")
 
 
-def test_without_a_bucket_images_come_from_our_origin_only(settings, monkeypatch):
+def test_without_a_bucket_images_come_from_our_origin_only(settings_from_environment, settings, monkeypatch):
     monkeypatch.delenv("MEDIA_S3_BUCKET", raising=False)
-    configure_from_environment(settings, monkeypatch)
+    settings_from_environment()
     assert settings.STORAGES["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage"
     assert settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"] == ["'self'", "data:"]
