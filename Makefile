@@ -6,6 +6,10 @@ MANAGE := $(BIN)/python manage.py
 PORT ?= 8000
 DEMO_PORT ?= 8765
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/lede
+# pytest-xdist workers: one a core (each has its own test database); tests
+# sharing a fixed Redis database run in one worker (xdist_group "redis").
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=10
 
 DEMO_DATABASE_URL := sqlite:///$(CURDIR)/var/demo.sqlite3
 
@@ -64,9 +68,9 @@ EMBEDDED_TESTS := tests/test_pipeline.py tests/test_tasks.py tests/test_ingest.p
 
 test: setup browser
 	@echo "== PostgreSQL: the whole suite"
-	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/python -m pytest
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PYTEST)
 	@echo "== SQLite, the embedded default: pipeline, views, search, admin and reader"
-	DATABASE_URL=sqlite:///$(CURDIR)/var/embedded-test.sqlite3 $(BIN)/python -m pytest $(EMBEDDED_TESTS)
+	DATABASE_URL=sqlite:///$(CURDIR)/var/embedded-test.sqlite3 $(PYTEST) $(EMBEDDED_TESTS)
 
 # wrk (Debian) is the load tool bench/pages.py prefers; it falls back to Python.
 bench-tools:

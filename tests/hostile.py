@@ -292,34 +292,40 @@ def xss_page(payloads):
     )
 
 
-def run_xss(server, corpus, client, limit=None, per_page=100):
-    """Ingest every payload via feeds and pages; render each article and check it."""
+def run_xss(server, corpus, client, limit=None, per_page=100, window=None):
+    """Ingest every payload via feeds and pages; render each article and check it.
+
+    window=(lo, hi) takes payloads lo to hi only (multiples of 250), so the list
+    can be split over test workers; guids keep the payloads' own numbers.
+    """
     from articles.pipeline import extract_article
     from articles.models import Article
     from tests.factories import make_source
 
     payloads = xss_payloads(corpus, limit)
+    lo, hi = window or (0, len(payloads))
+    hi = min(hi, len(payloads))
     tally = Tally("xss")
     feed_sources, per_feed = [], 250
-    for start in range(0, len(payloads), per_feed):
-        chunk = payloads[start : start + per_feed]
+    for start in range(lo, hi, per_feed):
+        chunk = payloads[start : min(start + per_feed, hi)]
         url = server.add(f"/xss/feed-{start}.xml", xss_feed(server, chunk, start),
                          content_type="application/rss+xml")
         feed_sources.append(make_source(feed_url=url, use_feed_content=True))
     page_items = []
-    for start in range(0, len(payloads), per_page):
-        chunk = payloads[start : start + per_page]
+    for start in range(lo, hi, per_page):
+        chunk = payloads[start : min(start + per_page, hi)]
         link = server.add(f"/xss/page-{start}.html", xss_page(chunk))
         page_items.append(
             f"<item><title>Page {start}</title><link>{link}</link>"
             f"<guid isPermaLink='false'>page-{start}</guid></item>"
         )
     page_feed = server.add(
-        "/xss/pages.xml",
+        f"/xss/pages-{lo}.xml",
         f"<rss version='2.0'><channel><title>Pages</title>{''.join(page_items)}</channel></rss>",
         content_type="application/rss+xml",
     )
-    page_source = make_source(feed_url=page_feed, name=payloads[0][:200])
+    page_source = make_source(feed_url=page_feed, name=payloads[lo][:200])
     for source in feed_sources + [page_source]:
         outcome, detail = ingest_one(source)
         if outcome != "ingested":
@@ -333,7 +339,7 @@ def run_xss(server, corpus, client, limit=None, per_page=100):
         response = client.get(article.get_absolute_url())
         problems = unsafe_markup(response.content) if response.status_code == 200 else ["status"]
         pages[article.guid] = problems
-    for n, _payload in enumerate(payloads):
+    for n in range(lo, hi):
         feed_problems = pages.get(f"xss-{n}")
         page_problems = pages.get(f"page-{n - n % per_page}")
         if feed_problems is None and page_problems is None:

@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
+
+# Its checks write settings' files under var/compose-check: one worker.
+pytestmark = pytest.mark.xdist_group("compose")
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -20,6 +20,9 @@ from articles.pipeline.fetching import _outage
 from tests.factories import PAGE, make_source
 from tests.relay import Relay
 
+# One Redis database for the file: its tests run in one xdist worker.
+pytestmark = pytest.mark.xdist_group("redis-outages")
+
 REDIS_DB = 13  # the other Redis tests use 14
 
 

@@ -4,6 +4,9 @@ import pytest
 import redis
 from django_redis.cache import RedisCache
 
+# One Redis database for the file: its tests run in one xdist worker.
+pytestmark = pytest.mark.xdist_group("redis-cache")
+
 REDIS_URL = "redis://127.0.0.1:6379/14"
 BACKEND = "django_redis.cache.RedisCache"
 

@@ -24,6 +24,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.slow,
     pytest.mark.postgresql(reason="processes share one PostgreSQL, as machines would"),
+    pytest.mark.xdist_group("redis-scale-out"),
 ]
 # A Redis database of its own: no other test or bench flushes or reads it.
 REDIS_URL = os.environ.get("SCALE_OUT_REDIS_URL", "redis://127.0.0.1:6379/10")
