@@ -95,3 +95,58 @@ def test_lone_capped_rewritten_or_label_titles_are_not_edits():
             twitter_title=twitter_title,
         )
         assert choose_title(facts) == long, og_title
+
+
+def test_the_visible_headline_beats_one_seo_title_copied_into_every_tag():
+    """og:title, twitter:title, JSON-LD and <title> filled from one field are one signal."""
+    seo = "Bridge Opening 2025: Dates, Costs and Traffic"
+    facts = PageFacts(
+        headings=["The river bridge opens to traffic after two years"],
+        headline=seo,
+        og_title=seo,
+        twitter_title=seo,
+        title_tag=f"{seo} | Town Crier",
+        site_name="Town Crier",
+    )
+    assert choose_title(facts) == "The river bridge opens to traffic after two years"
+    # A heading that only spells one word otherwise is the same headline.
+    facts.headings = ["The Bridge Opening 2025: Dates, Costs & Traffic"]
+    assert choose_title(facts) == seo
+    # A changed number is an update the metadata missed.
+    facts.headings = ["Bridge Opening 2026: Dates, Costs and Traffic"]
+    assert choose_title(facts) == "Bridge Opening 2026: Dates, Costs and Traffic"
+
+
+def test_site_names_and_labels_in_h1_are_passed_over():
+    facts = PageFacts(
+        headings=["Town Crier", "Home", "Council approves the bridge | Town Crier"],
+        og_title="Council approves the bridge",
+        title_tag="Council approves the bridge | Town Crier",
+        site_name="Town Crier",
+    )
+    assert choose_title(facts) == "Council approves the bridge"
+    # A section name the <title> puts after its headline is cut from the <h1> too.
+    opinion = PageFacts(
+        headings=["Why the bridge matters | Opinion"],
+        title_tag="The bridge and the town | Opinion",
+    )
+    assert choose_title(opinion) == "Why the bridge matters"
+
+
+def test_a_sites_address_is_cut_from_a_short_title():
+    from articles.extract.facts import strip_site_name
+
+    assert strip_site_name("GAME CHANGER | Newegg.com") == "GAME CHANGER"
+    assert strip_site_name("Bridge | Town") == "Bridge | Town"
+
+
+def test_a_page_without_text_still_gives_its_headline():
+    from articles.extract import extract_page
+
+    page = (
+        '<html><head><meta property="og:title" content="Council approves the bridge">'
+        "</head><body><h1>Council approves the bridge</h1></body></html>"
+    )
+    extraction = extract_page(page)
+    assert extraction.text == ""
+    assert extraction.title == "Council approves the bridge"

@@ -11,6 +11,9 @@ from trafilatura.utils import load_html
 ARTICLE_TYPES = re.compile(r"(Article|Posting|Report)$")
 # Separators between a headline and the site or section name in <title>.
 TITLE_SEPARATOR = re.compile(r"\s+[|\-–—•·:»/]\s+|\s*[|｜：ㅣ]\s*|\s*--\s*")
+BAR = re.compile(r"[|｜ㅣ]")
+# "Newegg.com", "www.site.co.uk": a site's address ends a <title> however short its head.
+DOMAIN = re.compile(r"^(www\.)?[\w-]+(\.[a-z]{2,6}){1,2}$", re.I)
 MAX_SUFFIX_WORDS = 6
 MAX_SUFFIX_CHARS = 45
 
@@ -116,6 +119,9 @@ def strip_site_name(title, site_name=""):
             break
         last = parts[-1]
         suffix, head = title[last.end() :], title[: last.start()]
+        if DOMAIN.match(suffix) and head.strip():
+            title = head
+            continue
         if (
             not suffix
             or len(suffix.split()) > MAX_SUFFIX_WORDS
@@ -139,18 +145,26 @@ def headline_keys(facts):
 def choose_title(facts, fallback=""):
     """The headline most of the page's own signals agree on.
 
-    The first <h1>, JSON-LD headline, og:title (or twitter:title) and
-    <title> (the last two without the site's name) are the candidates, the
-    visible one first. Each signal votes for a candidate it equals or, for
-    og:title and <title>, mostly consists of: "Section: X | Site" backs X
-    however it is decorated. The most backed wins, earlier ones on ties; a
-    SEO <title> or social og:title that differs stays outvoted. A tighter
-    edit of the winner that two signals give replaces it. The fallback
-    (trafilatura's, itself read from these tags) only fills in.
+    The visible <h1> (the first that reads as this page's headline: not the
+    site's name, not a section label), JSON-LD headline, og:title (or
+    twitter:title) and <title> (the last three without the site's name) are
+    the candidates, the visible one first. When the metadata all give one
+    headline that the <h1> does not, they are copies of one SEO field
+    (CMSs fill all of them from it) and the <h1> the reader sees wins,
+    unless it differs only by a word's spelling. Otherwise each signal votes
+    for a candidate it equals or, for og:title and <title>, mostly consists
+    of: "Section: X | Site" backs X however it is decorated. The most backed
+    wins, earlier ones on ties; the <h1> still wins when it is a cut-down
+    edit of the winner, and so does a tighter edit that two signals give.
+    The fallback (trafilatura's, itself read from these tags) only fills in.
     """
-    plain = [facts.headings[0] if facts.headings else "", facts.headline]
+    names = decoration_keys(facts)
+    headline = cut_decoration(facts.headline, names)
     # og:title and twitter:title are mostly filled from one field: one vote.
     decorated = [facts.og_title or facts.twitter_title, facts.title_tag]
+    metadata = [headline] + [undecorate(raw, facts.site_name, [headline]) for raw in decorated]
+    heading = visible_heading(facts, metadata, names)
+    plain = [heading, headline]
     candidates = plain + [undecorate(raw, facts.site_name, plain) for raw in decorated]
     keys = [normal(candidate) for candidate in candidates]
     raw_keys = [normal(raw) for raw in decorated]
@@ -158,10 +172,97 @@ def choose_title(facts, fallback=""):
         keys[:2].count(key) + sum(backs(raw, key) for raw in raw_keys) if key else 0
         for key in keys
     ]
+    given = {key for key in keys[1:] if key}
+    if (
+        len(given) == 1
+        and votes[0] == 1
+        and not is_respelled(heading, candidates[keys.index(next(iter(given)))])
+    ):
+        return heading
     best = max(range(len(keys)), key=votes.__getitem__)  # the first on ties
     if not votes[best]:
         return strip_site_name(fallback, facts.site_name)
+    if (
+        best
+        and heading
+        and is_trimmed(heading, candidates[best])
+        and not is_respelled(heading, candidates[best])
+    ):
+        return heading
     return tighter_edit(facts, candidates[best], plain) or candidates[best]
+
+
+def decoration_keys(facts):
+    """normal() keys of the site and section names the page puts around its headline.
+
+    Read off og:title and <title>: what strip_site_name cuts from them. A
+    part cut after " - " that the visible headline goes on with is headline
+    ("Storm hits - what we know"); after a bar it is a name either way.
+    """
+    keys = {normal(facts.site_name)}
+    visible = [normal(heading) for heading in facts.headings[:3]]
+    for raw in (facts.title_tag, facts.og_title, facts.twitter_title):
+        head = strip_site_name(raw, facts.site_name)
+        if not head or not raw.startswith(head):
+            continue
+        in_heading = any(f" {normal(raw)} " in f" {heading} " for heading in visible)
+        tail = raw[len(head) :]
+        separators = list(TITLE_SEPARATOR.finditer(tail))
+        for number, separator in enumerate(separators):
+            end = separators[number + 1].start() if number + 1 < len(separators) else len(tail)
+            if not in_heading or BAR.search(separator.group()):
+                keys.add(normal(tail[separator.end() : end]))
+    return keys - {""}
+
+
+def cut_decoration(text, names):
+    """text without the site and section names it ends with."""
+    for _ in range(3):
+        separators = list(TITLE_SEPARATOR.finditer(text))
+        if not separators:
+            break
+        last = separators[-1]
+        if normal(text[last.end() :]) not in names or not normal(text[: last.start()]):
+            break
+        text = text[: last.start()]
+    return text.strip()
+
+
+def visible_heading(facts, metadata, names):
+    """The first <h1> that is this page's headline, without the site's name.
+
+    One the metadata give or back comes first; else the first that shares a
+    word with them and is neither much longer (a standfirst set in <h1>)
+    nor much shorter (a label such as "VPN services" over a part of the
+    page). Site names, and labels such as "Home", are not headlines.
+    """
+    headings = [cut_decoration(heading, names) for heading in facts.headings]
+    headings = [heading for heading in headings if normal(heading) not in names | {""}]
+    keys = [normal(text) for text in metadata if normal(text)]
+    if not keys:
+        return headings[0] if headings else ""
+    raws = [normal(raw) for raw in (facts.og_title, facts.twitter_title, facts.title_tag)]
+    for heading in headings:
+        key = normal(heading)
+        if key in keys or any(backs(raw, key) for raw in raws):
+            return heading
+    words = {word for key in keys for word in key.split() if len(word) > 2}
+    lengths = [len(key.split()) for key in keys]
+    for heading in headings:
+        own = normal(heading).split()
+        if words & set(own) and len(own) <= 2 * max(lengths):
+            return heading
+    return ""
+
+
+def is_respelled(heading, other):
+    """Whether two headlines differ by one word at most: "Joburg" for
+    "Johannesburg", "The best" for "Best", "&" for "and". A changed number
+    does count: a page updated "for 2025" often keeps "2024" in its metadata."""
+    first, second = normal(heading).split(), normal(other).split()
+    if max(len(first), len(second)) - common_words(first, second) > 1:
+        return False
+    return not any(char.isdigit() for word in set(first) ^ set(second) for char in word)
 
 
 def tighter_edit(facts, headline, plain):

@@ -52,6 +52,12 @@ def parse_date(value):
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def page_language(raw):
+    """The language <html lang> names, lower-cased; "" without one."""
+    match = HTML_LANG.search(raw[:4096])
+    return match.group(1).decode("ascii").lower() if match else ""
+
+
 def extract_page(html, url="", charset=""):
     """Extract the article from one page's HTML (bytes or str). Pure: no I/O.
 
@@ -74,9 +80,17 @@ def extract_page(html, url="", charset=""):
         include_tables=True,
         include_links=False,
     )
-    if document is None or document.body is None:
-        return Extraction()
     facts = read_page_facts(tree)
+    if document is None or document.body is None:
+        # No text, but what the page says about itself still holds.
+        return Extraction(
+            title=plain_text(choose_title(facts), 500),
+            author=plain_text("; ".join(facts.authors), 300),
+            published_at=parse_date(facts.date_published),
+            language=page_language(raw),
+            tags=read_page_tags(tree),
+            terms=read_page_terms(tree),
+        )
     title = plain_text(choose_title(facts, document.title or ""), 500)
     text = xmltotxt(document.body, include_formatting=False)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
@@ -85,10 +99,7 @@ def extract_page(html, url="", charset=""):
     drop = linked_blocks(tree, lines) | link_teasers(tree) | headline_keys(facts) | {normal(url)}
     lines = clean_lines(lines, title, drop)
     text = "\n".join(lines)
-    language = document.language or ""
-    if not language:
-        match = HTML_LANG.search(raw[:4096])
-        language = match.group(1).decode("ascii").lower() if match else ""
+    language = document.language or page_language(raw)
     return Extraction(
         title=title,
         author=plain_text(document.author or "; ".join(facts.authors), 300),
