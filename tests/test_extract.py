@@ -414,3 +414,16 @@ def test_labelled_links_are_read_on_the_page():
         "<p>The mayor said the <a href='/b'>bridge</a> would open in spring.</p></body></html>"
     )
     assert link_teasers(tree) == {"read more the new river bridge opens to traffic next spring"}
+
+
+def test_recall_mode_stands_in_when_the_default_keeps_a_small_part():
+    """trafilatura's default keeps under a fifth of these guides' text (one
+    nothing at all); its recall mode, asked because the text is under half the
+    page's words, finds it."""
+    from tests.corpus import load_wcxb, wcxb_page_scores
+
+    folder = corpus_path("extraction", "wcxb-articles")
+    pages = {page["name"]: page for page in load_wcxb(folder) if page["name"] in {"4111", "4267"}}
+    for page in pages.values():
+        text = extract_page(page["html"], page["url"]).text
+        assert wcxb_page_scores(page, text)[1] > 0.9, page["name"]

@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 from trafilatura import bare_extraction
+from trafilatura.settings import Document
 from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
@@ -12,7 +13,7 @@ from ..encoding import decode_page
 from ..sanitize import clean_html, paragraphs_to_html, plain_text, safe_url
 from .clean import clean_lines, link_teasers, linked_blocks
 from .facts import choose_title, headline_keys, normal, read_page_facts
-from .scope import add_split_pieces, drop_other_articles
+from .scope import TRAFILATURA_OPTIONS, add_split_pieces, drop_other_articles, fuller_text
 from .tags import read_page_tags
 from .terms import read_page_terms
 
@@ -72,27 +73,13 @@ def extract_page(html, url="", charset=""):
         return Extraction()
     # No links: with them on, trafilatura 2.3.1 loses the text before a link
     # on some pages; link teasers are read on the page instead.
-    document = bare_extraction(
-        tree,
-        url=url or None,
-        with_metadata=True,
-        include_comments=False,
-        include_tables=True,
-        include_links=False,
-    )
+    document = bare_extraction(tree, url=url or None, with_metadata=True, **TRAFILATURA_OPTIONS)
+    found = document is not None and document.body is not None
+    text = fuller_text(tree, xmltotxt(document.body, include_formatting=False) if found else "")
+    # Without trafilatura's metadata, what the page says about itself still holds.
+    document = document or Document()
     facts = read_page_facts(tree)
-    if document is None or document.body is None:
-        # No text, but what the page says about itself still holds.
-        return Extraction(
-            title=plain_text(choose_title(facts), 500),
-            author=plain_text("; ".join(facts.authors), 300),
-            published_at=parse_date(facts.date_published),
-            language=page_language(raw),
-            tags=read_page_tags(tree),
-            terms=read_page_terms(tree),
-        )
     title = plain_text(choose_title(facts, document.title or ""), 500)
-    text = xmltotxt(document.body, include_formatting=False)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     lines = add_split_pieces(tree, lines)
     lines = drop_other_articles(tree, lines, title)

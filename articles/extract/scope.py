@@ -8,7 +8,18 @@ extractor takes them along.
 
 from collections import Counter
 
+from trafilatura import bare_extraction
+from trafilatura.xml import xmltotxt
+
 from .facts import normal, squash
+
+TRAFILATURA_OPTIONS = {"include_comments": False, "include_tables": True, "include_links": False}
+# trafilatura's default favours precision and on some pages keeps only a part
+# of the article (a guide built of <div>s, a page of short sections). Its
+# recall mode is asked when the text is under this share of the page's words
+# and taken when it finds this much more.
+RECALL_SHARE = 0.5
+RECALL_GAIN = 1.5
 
 TEXT_BLOCKS = ("p", "li", "h2", "h3", "h4", "h5", "h6", "blockquote")
 ASIDE_TAGS = {"aside", "footer", "nav", "form"}
@@ -126,3 +137,30 @@ def drop_other_articles(tree, lines, title):
     if not ours or len(others) < MIN_OTHER_POSTS:
         return lines
     return [line for number, line in enumerate(lines) if number not in theirs]
+
+
+def page_words(tree):
+    """The number of words the page's <body> shows, scripts and styles left out."""
+    body = tree.find("body")
+    if body is None:
+        return 0
+    words = len(body.text_content().split())
+    for element in body.iter("script", "style", "noscript"):
+        words -= len((element.text or "").split())
+    return words
+
+
+def fuller_text(tree, text):
+    """The text, or trafilatura's recall-mode text when the default kept a small part."""
+    words = len(text.split())
+    if words >= RECALL_SHARE * page_words(tree):
+        return text
+    document = bare_extraction(
+        tree, fast=True, with_metadata=False, favor_recall=True, **TRAFILATURA_OPTIONS
+    )
+    if document is None or document.body is None:
+        return text
+    fuller = xmltotxt(document.body, include_formatting=False)
+    # Counted once per distinct line: a gallery repeats its captions.
+    fuller_words = sum(len(line.split()) for line in set(fuller.splitlines()))
+    return fuller if fuller_words >= RECALL_GAIN * max(words, 1) else text
