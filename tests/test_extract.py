@@ -418,8 +418,8 @@ def test_labelled_links_are_read_on_the_page():
 
 def test_recall_mode_stands_in_when_the_default_keeps_a_small_part():
     """trafilatura's default keeps under a fifth of these guides' text (one
-    nothing at all); its recall mode, asked because the text is under half the
-    page's words, finds it."""
+    nothing at all); its recall mode, asked because the text is under three
+    quarters of the page's words outside links, finds it."""
     from tests.corpus import load_wcxb, wcxb_page_scores
 
     folder = corpus_path("extraction", "wcxb-articles")

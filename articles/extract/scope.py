@@ -17,9 +17,9 @@ TRAFILATURA_OPTIONS = {"include_comments": False, "include_tables": True, "inclu
 # trafilatura's default favours precision and on some pages keeps only a part
 # of the article (a guide built of <div>s, a page of short sections). Its
 # recall mode is asked when the text is under this share of the page's words
-# and taken when it finds this much more.
-RECALL_SHARE = 0.5
-RECALL_GAIN = 1.5
+# outside links and taken when it finds this much more.
+RECALL_SHARE = 0.75
+RECALL_GAIN = 1.4
 
 TEXT_BLOCKS = ("p", "li", "h2", "h3", "h4", "h5", "h6", "blockquote")
 ASIDE_TAGS = {"aside", "footer", "nav", "form"}
@@ -140,13 +140,19 @@ def drop_other_articles(tree, lines, title):
 
 
 def page_words(tree):
-    """The number of words the page's <body> shows, scripts and styles left out."""
+    """The number of words the page's <body> shows outside links.
+
+    Scripts and styles are left out, and so are links: menus and lists of
+    other stories are most of a news page's words, never its article.
+    """
     body = tree.find("body")
     if body is None:
         return 0
     words = len(body.text_content().split())
     for element in body.iter("script", "style", "noscript"):
         words -= len((element.text or "").split())
+    for link in body.iter("a"):
+        words -= len(link.text_content().split())
     return words
 
 
