@@ -138,6 +138,24 @@ def test_prompts_stamps_and_repeated_paragraphs_are_dropped():
     ]
 
 
+
+def test_a_plan_that_repeats_its_entries_keeps_them():
+    """Many repeated paragraphs among others are a plan; a pull quote or a
+    second rendering of the whole text still goes."""
+    from articles.extract.clean import clean_lines
+
+    meals = [f"Meal {number}: one cup of oats, a sliced apple and a spoon of nut butter" for number in range(5)]
+    days = [f"Day {day} starts with a walk of twenty minutes before breakfast at home" for day in range(4)]
+    plan = []
+    for day, meal in zip(days, meals):
+        plan += [day, meal]
+    plan += days[:1] + meals  # the second week repeats the meals
+    assert clean_lines(plan) == plan
+    story = [f"Paragraph {number} of the story says what the town council decided on the bridge today" for number in range(6)]
+    assert clean_lines(story + story) == story
+    assert clean_lines(story + story[2:3]) == story
+
+
 def test_title_is_the_headline_the_page_agrees_on():
     """<h1>, JSON-LD headline and <title> outvote a different og:title; the site name goes."""
     head = (

@@ -1,6 +1,7 @@
 """Remove the page chrome that survives trafilatura: link lists, prompts, repeats."""
 
 import re
+from collections import Counter
 
 from lxml import etree
 
@@ -58,6 +59,8 @@ SHORT_CHROME_WORDS = 10
 # A year and a clock time on one short line is a dateline in any language.
 DATELINE = re.compile(r"^(?=.*\b(19|20)\d\d\b)(?=.*\b\d{1,2}[:h]\d\d\b)")
 REPEAT_MIN_WORDS = 12
+MANY_REPEATS = 5
+SECOND_RENDERING = 0.8
 
 
 def link_share(element):
@@ -98,7 +101,8 @@ def link_teasers(tree):
     """
     if tree is None:
         return set()
-    return {normal(block.text_content()) for block in LINKING_BLOCKS(tree) if is_link_teaser(block)} - {""}
+    teasers = (block for block in LINKING_BLOCKS(tree) if is_link_teaser(block))
+    return {normal(block.text_content()) for block in teasers} - {""}
 
 
 def is_chrome_line(line):
@@ -126,6 +130,22 @@ def linked_blocks(tree, lines):
     return keys if linked < MAX_LINKED_SHARE * sum(map(len, lines)) else set()
 
 
+def droppable_repeats(lines):
+    """normal() keys of the paragraphs whose second copies go.
+
+    A paragraph printed twice is a pull quote, and most of the text printed
+    twice a second rendering of it; but many repeats among paragraphs that
+    do not repeat are a plan or list that repeats on purpose (a meal plan's
+    days): those stay. Short lines repeat in real text (recipes, interviews).
+    """
+    keys = (normal(line) for line in lines)
+    counts = Counter(key for key in keys if len(key.split()) >= REPEAT_MIN_WORDS)
+    repeats = {key for key, count in counts.items() if count > 1}
+    if MANY_REPEATS <= len(repeats) < SECOND_RENDERING * len(counts):
+        return set()
+    return repeats
+
+
 def clean_lines(lines, title="", teasers=frozenset()):
     """Drop the headline, teasers, prompts, bare time stamps and repeated paragraphs.
 
@@ -134,6 +154,7 @@ def clean_lines(lines, title="", teasers=frozenset()):
     """
     title_key = normal(title)
     kept, seen = [], set()
+    repeats = droppable_repeats(lines)
     for line in lines:
         key = normal(line)
         if not key or key in teasers:
@@ -142,9 +163,7 @@ def clean_lines(lines, title="", teasers=frozenset()):
             continue
         if is_chrome_line(line):
             continue
-        # A paragraph printed twice is a pull quote or a second rendering of
-        # the text; short lines do repeat in real text (recipes, interviews).
-        if key in seen and len(key.split()) >= REPEAT_MIN_WORDS:
+        if key in seen and key in repeats:
             continue
         seen.add(key)
         kept.append(line)
