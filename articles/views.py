@@ -210,7 +210,6 @@ class SearchView(SavedFlagsMixin, ListView):
 
 class ArticleDetailView(DetailView):
     def get_queryset(self):
-        comments = Comment.objects.filter(is_public=True).select_related("user")
         copies = Article.objects.visible().select_related("source").only(
             "slug", "copy_of", "source__name", "source__slug"
         )
@@ -224,11 +223,20 @@ class ArticleDetailView(DetailView):
                 *heavy_columns(keep=shown), *heavy_columns(prefix="copy_of__"), "story__additions"
             )
             .prefetch_related(
-                Prefetch("comments", queryset=comments, to_attr="public_comments"),
-                Prefetch("copies", queryset=copies, to_attr="visible_copies"),
-                "tags",
+                Prefetch("copies", queryset=copies, to_attr="visible_copies"), "tags"
             )
         )
+
+    def get_object(self, queryset=None):
+        article = super().get_object(queryset)
+        # Read only when there are some: most articles have none, and the
+        # count (kept by every path that writes a comment) comes with the row.
+        article.public_comments = (
+            list(article.comments.filter(is_public=True).select_related("user"))
+            if article.comment_count
+            else []
+        )
+        return article
 
     def get_context_data(self, **kwargs):
         article = self.object

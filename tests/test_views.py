@@ -12,20 +12,36 @@ from tests.factories import link, make_article, make_category, make_source, make
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("related", [1, 6])
-def test_article_page_query_count_is_fixed(client, django_assert_num_queries, related):
+@pytest.mark.parametrize("comments", [0, 1, 3])
+def test_article_page_query_count_is_fixed(
+    client, django_assert_num_queries, django_user_model, related, comments
+):
     """The article page runs the same queries with 1 or 6 related articles, for a
-    copy in a story too (its original and story come with the article's row)."""
+    copy in a story too (its original and story come with the article's row);
+    its comments are read only when it has some, by one query however many."""
+    from articles.models import Comment
+    from articles.reader import refresh_comment_counts
+
     original = make_article(source=make_source(name="First Wire"))
     article = make_article(copy_of=original)
     make_story(original, article, make_article())
     others = [make_article() for _ in range(related)]
     for other in others:
         link(article, other)
-    # article, comments, copies, tags, navigation, same story, more on this topic
-    with django_assert_num_queries(7):
+    readers = [
+        django_user_model.objects.create_user(f"reader{n}", password="x-pass-123456")
+        for n in range(comments)
+    ]
+    for n, reader in enumerate(readers):
+        Comment.objects.create(article=article, user=reader, body=f"Comment number {n}")
+    refresh_comment_counts([article.pk])
+    # article, copies, tags, navigation, same story, more on this topic; comments
+    with django_assert_num_queries(7 if comments else 6):
         response = client.get(article.get_absolute_url())
     html = response.content.decode()
     assert response.status_code == 200
+    for n in range(comments):
+        assert f"Comment number {n}" in html and f"reader{n}" in html
     for other in others:
         assert other.title in html
         assert other.source.name in html
@@ -145,7 +161,7 @@ def queries_for(client, url):
 @pytest.mark.parametrize("signed_in", [False, True])
 def test_no_page_query_count_grows_with_content(client, django_user_model, signed_in):
     """Every reader page costs the same queries with 1 item as with many."""
-    from articles.reader import set_saved
+    from articles.reader import refresh_comment_counts, set_saved
     from articles.models import Comment, Story, Tag
     from articles.related import refresh_stories
     
@@ -171,6 +187,7 @@ def test_no_page_query_count_grows_with_content(client, django_user_model, signe
             Comment.objects.create(article=main, user=user, body="A comment")
             set_saved(user, article, True)
         refresh_stories([story.pk])
+        refresh_comment_counts([main.pk])
 
     grow(1)
     few = {url: queries_for(client, url) for url in urls}
