@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.contrib.postgres.search import SearchHeadline, SearchQuery
 from django.db import connection
 from django.db.models import F, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -30,13 +31,17 @@ def uses_postgres():
     return connection.vendor == "postgresql"
 
 
+def since(period):
+    return timezone.now() - PERIODS[period] if period in PERIODS else None
+
+
 def filtered(queryset, source=None, category=None, period=None):
     if source:
         queryset = queryset.filter(source__slug=source)
     if category:
         queryset = queryset.filter(source__category__slug=category)
     if period in PERIODS:
-        queryset = queryset.filter(published_at__gte=timezone.now() - PERIODS[period])
+        queryset = queryset.filter(published_at__gte=since(period))
     return queryset
 
 
@@ -50,7 +55,8 @@ def search_articles(text, source=None, category=None, period=None):
     if not any(ch.isalnum() for ch in text):
         return None
     if uses_postgres():
-        return RankedSearch(filtered(SearchEntry.objects.all(), source, category, period), text)
+        entries = filtered(SearchEntry.objects.all(), source, category, period)
+        return RankedSearch(entries, text, since(period))
     articles = filtered(Article.objects.for_list().originals(), source, category, period)
     if connection.vendor == "sqlite":
         query = fts5.fts5_query(text)
@@ -68,9 +74,11 @@ class RankedSearch:
 
     A common word can match much of the archive, and ranking it all would
     make the cost grow with the archive: only the newest matches are ranked.
-    They are found in the narrow SearchEntry table (the GIN index, then rows
-    of a few dozen bytes for their dates), and only those ranked have their
-    vectors read from TOAST; the ranking is outside the LIMIT so that
+    They are found in the narrow SearchEntry table month by month, newest
+    first, until there are enough (a GIN index over (month, vector), then
+    rows of a few dozen bytes for their dates): a word common in the whole
+    archive costs what its last months' matches cost. Only those ranked have
+    their vectors read from TOAST; the ranking is outside the LIMIT so that
     PostgreSQL cannot compute it for every match. Only ids leave the
     database, and the page's own rows (and their snippets) are read by id
     (bench/NOTES-pages.md has the figures).
@@ -78,26 +86,36 @@ class RankedSearch:
 
     model = Article  # ListView names the context's list after it
 
-    def __init__(self, entries, text):
-        self.entries, self.text = entries, text
+    def __init__(self, entries, text, since=None):
+        self.entries, self.text, self.since = entries, text, since
         self.query = SearchQuery(text, search_type="websearch", config=CONFIG)
 
     @functools.cached_property
     def ids(self):
-        newest = (
-            self.entries.filter(vector=self.query)
+        # One month's newest matches: the GIN index over (month, vector)
+        # finds them without visiting other months' rows.
+        in_month = (
+            self.entries.filter(vector=self.query, month=RawSQL("m.month", ()))
             .order_by("-published_at", "-article_id")
             .values_list("article_id", "published_at", "vector")[:MAX_RANKED]
         )
-        sql, params = newest.query.sql_with_params()
+        sql, params = in_month.query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(
-                # Named here, whatever Django calls them; only the ids come back:
-                # decoding thousands of dates in Python is a cost of its own.
-                f"SELECT n.id FROM ({sql}) AS n (id, published_at, vector)"
+                # Month by month, newest first, until MAX_RANKED: the LIMIT
+                # stops the nested loop over the months, so a common word
+                # reads its last months only. The bounds are the archive's
+                # newest and oldest dates (two reads of the date index).
+                # Named here, whatever Django calls them; only the ids come
+                # back: decoding thousands of dates in Python is a cost of its own.
+                "SELECT n.id FROM (SELECT e.id, e.published_at, e.vector FROM generate_series("
+                " (SELECT articles_month(max(published_at)) FROM articles_article),"
+                " greatest((SELECT articles_month(min(published_at)) FROM articles_article),"
+                " articles_month(%s)), -1) AS m (month)"
+                f" CROSS JOIN LATERAL ({sql}) AS e (id, published_at, vector) LIMIT %s) AS n"
                 " ORDER BY ts_rank(n.vector, websearch_to_tsquery(%s::regconfig, %s)) DESC,"
                 " n.published_at DESC, n.id DESC",
-                [*params, CONFIG, self.text],
+                [self.since, *params, MAX_RANKED, CONFIG, self.text],
             )
             return [row[0] for row in cursor.fetchall()]
 

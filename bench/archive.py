@@ -142,8 +142,8 @@ def index_for_search(stream):
     """The search trigger's rows, for this stream's articles, in one statement."""
     with psycopg.connect(database_url(), autocommit=True) as connection:
         connection.execute(
-            "INSERT INTO articles_searchentry (article_id, source_id, published_at, vector)"
-            " SELECT id, source_id, published_at,"
+            "INSERT INTO articles_searchentry (article_id, source_id, published_at, month, vector)"
+            " SELECT id, source_id, published_at, articles_month(published_at),"
             " setweight(to_tsvector('english', title), 'A')"
             " || setweight(to_tsvector('english', summary), 'B')"
             " || setweight(to_tsvector('english', body_text), 'C')"
@@ -194,9 +194,9 @@ def fill(count):
         )
         run("SELECT setval(pg_get_serial_sequence('articles_story', 'id'), %s)", [stories])
         # Built once at the end, as a bulk load would.
-        gin = run("SELECT indexdef FROM pg_indexes WHERE indexname = 'searchentry_vector'")
+        gin = run("SELECT indexdef FROM pg_indexes WHERE indexname = 'searchentry_month_vector'")
         gin = gin.fetchone()[0]
-        run("DROP INDEX searchentry_vector")
+        run("DROP INDEX searchentry_month_vector")
     started = step("sources and stories", started)
 
     first_id = 1

@@ -1,5 +1,6 @@
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from articles import search
 from articles.models import Article, SearchEntry
@@ -84,3 +85,35 @@ def test_the_vectors_are_stored_out_of_line():
     # Inline, forty vectors of 300 distinct words (about 6 KB each) would fill dozens of pages.
     assert heap - heap_before <= 8192 and toast - toast_before >= 40 * 2000
     assert len(found("harbour")) == 40
+
+
+def test_the_newest_matches_are_read_month_by_month(monkeypatch):
+    """Across months, an empty one among them, the newest MAX_RANKED matches
+    are the ones ranked; a period keeps its own months only. Months are UTC's."""
+    from datetime import datetime, timedelta, timezone as dt_timezone
+
+    monkeypatch.setattr(search, "MAX_RANKED", 3)
+    utc = dt_timezone.utc
+    dates = [
+        datetime(2026, 3, 1, 0, 30, tzinfo=dt_timezone(timedelta(hours=2))),  # February in UTC
+        datetime(2026, 2, 3, tzinfo=utc),
+        datetime(2025, 12, 20, tzinfo=utc),  # January empty
+        datetime(2025, 12, 5, tzinfo=utc),
+        datetime(2025, 11, 1, tzinfo=utc),
+    ]
+    matches = [make_article(title=f"Harbour {n}", published_at=date) for n, date in enumerate(dates)]
+    make_article(title="Council budget", published_at=datetime(2026, 3, 2, tzinfo=utc))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT month FROM articles_searchentry WHERE article_id = %s",
+                       [matches[0].pk])
+        assert cursor.fetchone()[0] == 2026 * 12 + 1  # February
+
+    assert set(found("harbour")) == {a.pk for a in matches[:3]}
+    monkeypatch.setattr(search, "MAX_RANKED", 10)
+    assert set(found("harbour")) == {a.pk for a in matches}
+
+    recent = make_article(title="Harbour today")
+    assert set(found("harbour", period="week")) == {recent.pk}
+    # A new date moves the entry to its month.
+    Article.objects.filter(pk=matches[4].pk).update(published_at=timezone.now())
+    assert set(found("harbour", period="week")) == {recent.pk, matches[4].pk}
