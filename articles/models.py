@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.text import slugify
 
 from .fields import FastJSONField
@@ -435,7 +436,7 @@ class Article(models.Model):
             base = slugify(self.title, allow_unicode=False)[:100].strip("-") or "article"
             self.slug = f"{base}-{digest}"
 
-    @property
+    @cached_property  # a page asks for it up to four times, and cutting it takes a while
     def excerpt(self):
         # summary only: lists defer the body, and extraction fills summary.
         # Cut or withheld as the publisher's terms say (articles/terms.py).

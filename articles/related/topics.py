@@ -4,16 +4,18 @@
 and the other members of the article's story. "More on this topic" is found
 here, in one query: recent originals that share the article's names (its
 indexed '^' terms), then its tags, then its category; other sources first.
+
+Both are written as SQL, their cards built from the rows: through the ORM
+the two took about 12 ms of CPU to build and read, more than the database
+took to answer them (bench/NOTES-pages.md).
 """
 
 from datetime import timedelta
 
 from django.db import connection
-from django.db.models import Case, FloatField, IntegerField, OuterRef, Subquery, Value, When
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from ..models import Article, RelatedLink, Source
+from ..models import Article, Source
 
 SAME_STORY_CARDS = 8
 TOPIC_CARDS = 6
@@ -25,32 +27,22 @@ CANDIDATES_PER_KIND = 40
 
 def same_story_articles(article):
     """Linked articles and the story's other members, other sources first: one query."""
-    linked = RelatedLink.objects.filter(from_article=article)
     # A UNION of the two id lists, each read by its own index: as an OR of
     # the two, PostgreSQL scanned the whole article table (190 ms at 20,000).
-    ids = linked.order_by().values("to_article_id")
+    ids = "SELECT to_article_id FROM articles_relatedlink WHERE from_article_id = %s"
+    params = [article.pk]
     if article.story_id:
-        ids = ids.union(Article.objects.filter(story_id=article.story_id).order_by().values("pk"))
-    score = linked.filter(to_article=OuterRef("pk")).values("score")[:1]
-    rows = (
-        Article.objects.for_list()
-        .originals()
-        .filter(pk__in=ids)
-        .exclude(pk__in=[article.pk, article.copy_of_id or article.pk])
-        .annotate(
-            link_score=Coalesce(Subquery(score, output_field=FloatField()), Value(0.0)),
-            other_source=other_source(article),
-        )
-        .order_by("-other_source", "-link_score", "-published_at", "-id")
-    )
-    return list(rows[:SAME_STORY_CARDS])
-
-
-def other_source(article):
-    return Case(
-        When(source_id=article.source_id, then=Value(0)),
-        default=Value(1),
-        output_field=IntegerField(),
+        ids += " UNION SELECT id FROM articles_article WHERE story_id = %s"
+        params.append(article.story_id)
+    return cards(
+        "SELECT {columns} FROM articles_article a JOIN articles_source s ON s.id = a.source_id"
+        f" WHERE a.id IN ({ids}) AND a.state = %s AND NOT a.is_hidden"
+        " AND a.copy_of_id IS NULL AND a.id NOT IN (%s, %s)"
+        " ORDER BY CASE WHEN a.source_id = %s THEN 0 ELSE 1 END DESC,"
+        " coalesce((SELECT l.score FROM articles_relatedlink l WHERE l.from_article_id = %s"
+        " AND l.to_article_id = a.id), 0) DESC, a.published_at DESC, a.id DESC LIMIT %s",
+        [*params, Article.State.READY, article.pk, article.copy_of_id or article.pk,
+         article.source_id, article.pk, SAME_STORY_CARDS],
     )
 
 
@@ -104,8 +96,7 @@ def topic_articles(article, tag_ids, listed_ids, now=None):
 
     Ranked by kind (a shared name, a shared tag, the category alone), then
     other sources first, then by strength and recency. `tag_ids` are the
-    article's own, already read with it. Written as SQL: the ORM took 7 ms of
-    CPU to build and read it, more than the database took to answer.
+    article's own, already read with it.
     """
     now = now or timezone.now()
     # Recent around the article and recent now: an old article still gets
