@@ -200,6 +200,9 @@ class SearchView(SavedFlagsMixin, ListView):
                 article.snippet_html = Truncator(article.snippet_html).chars(policy.limit, html=True)
         context.update(
             query=self.query,
+            # Looked up once: request.GET.source in the template missed its key
+            # (and raised) once for every source of the list.
+            chosen={name: self.request.GET.get(name, "") for name in ("source", "category", "period")},
             unusable=self.unusable and bool(self.query.strip()),
             sources=Source.objects.order_by("name").only("name", "slug"),
             categories=Category.objects.all(),
