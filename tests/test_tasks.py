@@ -146,7 +146,7 @@ def test_the_sweeper_stops_relating_an_article_that_always_fails(
     article = extract_article(Article.objects.get().pk)
     calls = []
 
-    def broken(article_ids):
+    def broken(article_ids, release=()):
         calls.append(article_ids)
         raise RuntimeError("relating bug")
 
@@ -389,7 +389,7 @@ def test_a_relating_error_fails_the_batch_after_the_others_are_related(local_ser
     ids = ingest_source(source).new_article_ids
     relate_article = relating.relate_article
 
-    def failing_batch(article_ids):
+    def failing_batch(article_ids, release=()):
         raise RuntimeError("deadlock detected")
 
     def failing_for_the_first(article_id):

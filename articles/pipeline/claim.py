@@ -4,15 +4,16 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from ..models import MAX_EXTRACTION_ATTEMPTS, Article
+from ..models import MAX_EXTRACTION_ATTEMPTS, Article, Source, heavy_columns
 from ..outages import outage_retry_at
 
 
-def claim_article(article_id, now=None):
+def claim_article(article_id, now=None, sources=None):
     """Take the extraction lease on one article; None if another worker holds it.
 
     A conditional UPDATE is the claim, so two workers cannot both win; the
@@ -20,32 +21,47 @@ def claim_article(article_id, now=None):
     An article shown with the feed's text whose page is due again stays
     shown while it is fetched: its claim moves retry_at past the lease, so
     a killed worker's retry is due again when the lease ends.
+
+    One statement: the UPDATE returns the row (RETURNING, PostgreSQL and
+    SQLite alike). `sources` ({id: Source}) keeps a batch's sources, read
+    once, with their category, instead of a join for every article.
     """
     now = now or timezone.now()
     until = now + timedelta(seconds=settings.EXTRACTION_LEASE)
-    claimable = Q(state__in=[Article.State.PENDING, Article.State.FAILED]) | Q(
-        state=Article.State.EXTRACTING, claimed_until__lt=now
-    )
-    page_again = Q(state=Article.State.READY, retry_at__lte=now)
-    shown = When(state=Article.State.READY, then=Value(Article.State.READY))
-    won = Article.objects.filter(
-        (claimable & Q(extraction_attempts__lt=MAX_EXTRACTION_ATTEMPTS)) | page_again,
-        pk=article_id,
-    ).update(
-        state=Case(shown, default=Value(Article.State.EXTRACTING)),
-        claimed_until=until,
-        retry_at=Case(When(state=Article.State.READY, then=Value(until)), default=F("retry_at")),
-        extraction_attempts=F("extraction_attempts") + 1,
-    )
-    if not won:
-        return None
+    table = Article._meta.db_table
     # What extraction replaces is not read; the feed's text (the fallback)
     # and the page's validators (a conditional GET) are.
-    return (
-        Article.objects.select_related("source")
-        .without_heavy_columns(keep=["feed_content_html", "page_validators"])
-        .get(pk=article_id)
+    heavy = set(heavy_columns(keep=["feed_content_html", "page_validators"]))
+    columns = [field.column for field in Article._meta.concrete_fields if field.name not in heavy]
+    adapt = connection.ops.adapt_datetimefield_value  # raw SQL: the ORM's own format
+    ready, extracting = Article.State.READY, Article.State.EXTRACTING
+    claimed = list(
+        Article.objects.raw(
+            f"UPDATE {table} SET"
+            " state = CASE WHEN state = %s THEN %s ELSE %s END,"
+            " claimed_until = %s,"
+            " retry_at = CASE WHEN state = %s THEN %s ELSE retry_at END,"
+            " extraction_attempts = extraction_attempts + 1"
+            " WHERE id = %s AND ((state IN (%s, %s) OR (state = %s AND claimed_until < %s))"
+            " AND extraction_attempts < %s OR state = %s AND retry_at <= %s)"
+            f" RETURNING {', '.join(columns)}",
+            (
+                ready, ready, extracting, adapt(until), ready, adapt(until), article_id,
+                Article.State.PENDING, Article.State.FAILED, extracting, adapt(now),
+                MAX_EXTRACTION_ATTEMPTS, ready, adapt(now),
+            ),
+        )
     )
+    if not claimed:
+        return None
+    article = claimed[0]
+    sources = {} if sources is None else sources
+    if article.source_id not in sources:
+        sources[article.source_id] = Source.objects.select_related("category").get(
+            pk=article.source_id
+        )
+    article.source = sources[article.source_id]
+    return article
 
 
 class Leases:
@@ -92,6 +108,8 @@ class Leases:
 
 def release_claims(article_ids):
     """Extracted and related: the sweeper may look at them again (Article.unrelated)."""
+    if not article_ids:
+        return
     Article.objects.filter(pk__in=list(article_ids), claimed_until__isnull=False).update(
         claimed_until=None
     )

@@ -15,8 +15,9 @@ def relate_now(article_id):
     bump_content_version_for_new_article()
 
 
-def relate_batch(article_ids):
-    """Relate a task's articles together (articles/related/batch.py).
+def relate_batch(article_ids, release=()):
+    """Relate a task's articles together (articles/related/batch.py); returns the
+    ids of `release` whose claims ended with the relating write.
 
     Should the batch fail, each article is related on its own, so that one
     article's error does not leave the others unrelated; the first error is
@@ -25,9 +26,9 @@ def relate_batch(article_ids):
     batch's error is raised at once: the transaction is broken.
     """
     if not article_ids:
-        return
+        return set()
     try:
-        relate_articles(article_ids)
+        related = relate_articles(article_ids, release=release)
     except Exception:
         if connection.in_atomic_block:
             raise
@@ -42,4 +43,6 @@ def relate_batch(article_ids):
         if errors:
             bump_content_version_for_new_article()
             raise errors[0]
+        return set()
     bump_content_version_for_new_article()
+    return set(related) & set(release)

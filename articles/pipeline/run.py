@@ -115,6 +115,7 @@ def extract_and_relate_articles(article_ids, seconds=None):
     extracted = []
     mine = []  # claimed by this batch
     busy = []  # postponed: their host's fetch slots stayed taken
+    sources = {}  # read once for the batch
     with commits_without_flush(), fetching_ahead() as fetching:
         fetch, at_once = fetching
         while waiting or claimed:
@@ -124,7 +125,7 @@ def extract_and_relate_articles(article_ids, seconds=None):
                 if started and deadline is not None and time.monotonic() > deadline:
                     break
                 article_id = waiting.popleft()
-                article = claim_article(article_id)
+                article = claim_article(article_id, sources=sources)
                 claimed.append((article_id, article, article and fetch(article)))
             if not claimed:
                 break
@@ -139,8 +140,9 @@ def extract_and_relate_articles(article_ids, seconds=None):
                     busy.append(article_id)
                 leases.renew_if_due(held)
             states[article_id] = relate_extracted(article_id, article, extracted.append)
-        relate_batch(extracted)
-        release_claims(mine)
+        # Most claims end in relating's own write; the rest's here.
+        released = relate_batch(extracted, release=mine)
+        release_claims([article_id for article_id in mine if article_id not in released])
     return states, list(waiting) + busy
 
 

@@ -8,9 +8,10 @@ commit than in its own work; per article, relating made about fifteen
 relate_article would have left them: indexed, in their stories, linked.
 """
 
+import json
 from collections import Counter
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
 
 from ..models import Article, ArticleTerm, RelatedLink, Story
@@ -27,6 +28,7 @@ from .index import (
     index_rows,
     query_terms,
     rough_candidates_of_batch,
+    rows_sql,
     uncount,
 )
 from .links import RELATIVE_MIN_SCORE, TOP_K, rank_candidates
@@ -34,10 +36,12 @@ from .stories import STORY_MAX_MEMBERS, plan_stories, refresh_stories
 from .vectors import article_words, cosine, weigh_features
 
 
-def relate_articles(article_ids):
+def relate_articles(article_ids, release=()):
     """Related links and story of each article; returns {article id: [(id, score)]}.
 
     Articles not ready or hidden are left out, as relate_article leaves them.
+    The extraction claims of those in `release` (the pipeline's batch holds
+    them until its articles are related) end in the same write.
     """
     articles = list(
         Article.objects.filter(pk__in=article_ids)
@@ -50,7 +54,7 @@ def relate_articles(article_ids):
         return {}
     batch = RelatingBatch(articles)
     batch.relate()
-    write_batch(batch)
+    write_batch(batch, set(release))
     return batch.links
 
 
@@ -112,10 +116,8 @@ class RelatingBatch:
                 documents += 1
             article.copy_of_id = original
             if original is None:
-                article.postings = {
-                    row.term: row.weight
-                    for row in index_rows(article.pk, article.published_at, article.terms)
-                }
+                article.index_rows = index_rows(article.pk, article.published_at, article.terms)
+                article.postings = {row.term: row.weight for row in article.index_rows}
                 earlier.append(article)
             self.assign_story(article, candidates)
             ranked = rank_candidates(article, candidates)[:TOP_K]
@@ -310,7 +312,7 @@ class RelatingBatch:
 
 @retrying_deadlocks
 @transaction.atomic
-def write_batch(batch):
+def write_batch(batch, release=frozenset()):
     """Stories, the articles' terms and stories, the index and the links, in one transaction."""
     articles = batch.articles
     # Started by an article of the batch; one left empty by later moves goes
@@ -329,7 +331,7 @@ def write_batch(batch):
     stories_of = {pk: created.get(story_id, story_id) for pk, story_id in batch.story_of.items()}
     for article in articles:
         article.story_id = stories_of[article.pk]
-    Article.objects.bulk_update(articles, ["terms", "fingerprint", "copy_of", "story"])
+    write_articles(articles, release)
     moved = {pk: story_id for pk, story_id in stories_of.items() if pk not in batch.by_pk}
     # Copies follow their original.
     followers = Q(copy_of__in=stories_of) | Q(pk__in=moved)
@@ -352,13 +354,41 @@ def write_batch(batch):
             row
             for article in articles
             if article.counted and not article.copy_of_id
-            for row in index_rows(article.pk, article.published_at, article.terms)
+            for row in article.index_rows  # relate()'s, for the terms as written
         ]
     )
     if copies:
         ArticleTerm.objects.filter(article__in=copies).delete()
         RelatedLink.objects.filter(to_article__in=copies).delete()
     store_batch_links(batch)
+
+
+def write_articles(articles, release):
+    """Each article's terms, fingerprint, copy and story in one UPDATE; the claims of
+    those in `release` end.
+
+    bulk_update's CASE per column and row cost more Python than the rest of
+    the write: the rows go as one table of values instead.
+    """
+    table = Article._meta.db_table
+    rows = [
+        (article.pk, json.dumps(article.terms), article.fingerprint, article.copy_of_id,
+         article.story_id, article.pk in release)
+        for article in articles
+    ]
+    values, params = rows_sql(
+        rows,
+        [("id", "bigint"), ("terms", "jsonb"), ("fingerprint", "text"),
+         ("copy_of_id", "bigint"), ("story_id", "bigint"), ("release", "boolean")],
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET terms = q.terms, fingerprint = q.fingerprint,"
+            " copy_of_id = q.copy_of_id, story_id = q.story_id,"
+            f" claimed_until = CASE WHEN q.release THEN NULL ELSE {table}.claimed_until END"
+            f" FROM ({values}) q WHERE {table}.id = q.id",
+            params,
+        )
 
 
 def store_batch_links(batch):
