@@ -54,8 +54,9 @@ def term_weights(text):
     return dict(counts.most_common(COVERED_TERMS))
 
 
-def is_near_copy(sentence, others):
-    own = shingles(sentence)
+def is_near_copy(sentence, others, own=None):
+    """`own` is the sentence's shingles, when the caller has them already."""
+    own = shingles(sentence) if own is None else own
     return any(len(own & other) / (len(own) or 1) >= NEAR_COPY for other in others)
 
 
@@ -70,9 +71,15 @@ def key_points(text, standfirst="", count=3):
     """Up to `count` sentences from after the first paragraph that cover the text's main words."""
     opening, sentences = opening_and_rest(text)
     seen = [shingles(opening), *(shingles(s) for s in sentences_of(standfirst) or [standfirst] if s)]
-    sentences = [s for s in sentences if not is_near_copy(s, seen)]
-    if len(sentences) < MIN_SENTENCES:
+    # Each sentence's shingles and length once: the greedy loop below looks
+    # at every sentence for every point.
+    kept = [(s, shingles(s)) for s in sentences]
+    kept = [(s, own) for s, own in kept if not is_near_copy(s, seen, own)]
+    if len(kept) < MIN_SENTENCES:
         return []
+    sentences = [s for s, _ in kept]
+    own_shingles = [own for _, own in kept]
+    lengths = [len(s.split()) for s in sentences]
     count = min(count, max(1, len(sentences) // POINT_PER))
     weights = term_weights(text)
     bags = [words_of(sentence) for sentence in sentences]
@@ -81,13 +88,16 @@ def key_points(text, standfirst="", count=3):
     refilled = False
     while len(chosen) < count:
         best, best_gain = None, 0.0
+        chosen_shingles = [own_shingles[i] for i in chosen]
         for index, bag in enumerate(bags):
             if index in chosen:
                 continue
             gain = sum(uncovered.get(word, 0.0) for word in bag)
             # Long sentences cover more by length alone: count words a little.
-            gain /= 1 + len(sentences[index].split()) / 40
-            if gain > best_gain and not is_near_copy(sentences[index], [shingles(sentences[i]) for i in chosen]):
+            gain /= 1 + lengths[index] / 40
+            if gain > best_gain and not is_near_copy(
+                sentences[index], chosen_shingles, own_shingles[index]
+            ):
                 best, best_gain = index, gain
         if best is None:
             if refilled or len(uncovered) == len(weights):
