@@ -349,7 +349,7 @@ def write_batch(batch, release=frozenset()):
     copies = [article for article in articles if article.copy_of_id]
     for article in batch.near_copies:
         uncount(article.words)
-    ArticleTerm.objects.bulk_create(
+    insert_postings(
         [
             row
             for article in articles
@@ -361,6 +361,27 @@ def write_batch(batch, release=frozenset()):
         ArticleTerm.objects.filter(article__in=copies).delete()
         RelatedLink.objects.filter(to_article__in=copies).delete()
     store_batch_links(batch)
+
+
+POSTINGS_CHUNK = 1000
+
+
+def insert_postings(rows):
+    """ArticleTerm rows (unsaved instances) in one INSERT over a table of values:
+    bulk_create prepared each field of each of a batch's 300 rows in Python."""
+    table = ArticleTerm._meta.db_table
+    adapt = connection.ops.adapt_datetimefield_value  # raw SQL: the ORM's own format
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), POSTINGS_CHUNK):
+            chunk = rows[start : start + POSTINGS_CHUNK]
+            values, params = rows_sql(
+                [(row.article_id, row.term, row.weight, adapt(row.published_at)) for row in chunk],
+                [("article_id", "bigint"), ("term", "text"), ("weight", "float8"),
+                 ("published_at", "timestamptz")],
+            )
+            cursor.execute(
+                f"INSERT INTO {table} (article_id, term, weight, published_at) {values}", params
+            )
 
 
 def write_articles(articles, release):
