@@ -150,5 +150,7 @@ def apply_page_tags(article, names):
     names = normalise_tags(names, exclude=[category] if category else [])
     if names:
         Tag.objects.add_to_articles([(article.pk, names)])
-    if category:
-        article.tags.remove(*Tag.objects.filter(slug=tag_slug(category)))
+    if category:  # one DELETE (remove() read the tag first)
+        Article.tags.through.objects.filter(
+            article_id=article.pk, tag__slug=tag_slug(category)
+        ).delete()
