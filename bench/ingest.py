@@ -12,7 +12,7 @@ and each copy's bytes differ (a comment is appended), so every article is really
 For each worker count the database (DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/lede_ingest_bench) is dropped, recreated and migrated, a
 `manage.py qcluster` subprocess is started (in production's configuration by default: Redis
-as broker and cache, BENCH_REDIS_URL, default redis://127.0.0.1:6379/13, flushed first;
+as broker and cache, BENCH_REDIS_URL, default redis://127.0.0.1:6379/3, flushed first;
 `--broker orm` runs the embedded default's ORM broker and database cache instead), one
 fetch_source_task is enqueued per source and the clock runs until the last article is ready
 and related (fetch_source_task, then extract_articles_task for batches of up to EXTRACT_BATCH
@@ -60,7 +60,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/lede_ingest_bench"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/3"  # tests/test_outages.py flushes 13
 CORPUS = Path(os.environ.get("CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
 PAGES_DIR = CORPUS / "extraction" / "scrapinghub-aeb"
 # Below articles.ingest.MAX_ENTRIES (500), so no feed is truncated.
