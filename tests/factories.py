@@ -80,3 +80,13 @@ def serve_small_feed(server, count=2):
         items.append(f"<item><title>Bridge report {n}</title><link>{url}</link></item>")
     rss = f"<rss version='2.0'><channel><title>Small</title>{''.join(items)}</channel></rss>"
     return server.add("/feed.xml", rss, content_type="application/rss+xml")
+
+
+# The browser tests' flood report: an opening, then facts key points can add.
+FLOOD_TEXT = (
+    "Storm Corran pushed the river Lune over its banks.\n"
+    "The council opened two rest centres at Marrowby school and the leisure centre for 1,200 residents.\n"
+    "Water reached 1.8 metres at the old bridge, the highest level since 1968, the Environment Agency said.\n"
+    "Mayor Ilse Varga thanked volunteers who filled 4,000 sandbags through the night.\n"
+    "Trains between Marrowby and Northgate will not run before Friday, the rail operator said."
+)
