@@ -283,14 +283,19 @@ def test_homepage_leads_with_top_stories_naming_their_sources_then_sections(clie
     sport = make_category(name="Sport", slug="sport")
     names = ["Harbour Herald", "Northgate Times", "Quay Courier"]
     sources = [make_source(name=name, category=world) for name in names]
+    # Dates of their own: the factory's default hour cycles with its counter,
+    # which xdist's test order moves.
+    now = timezone_now()
     flood = [
-        make_article(source=source, title=f"Lune floods: report {n}", word_count=900 - n)
+        make_article(source=source, title=f"Lune floods: report {n}", word_count=900 - n,
+                     published_at=now - timedelta(hours=n))
         for n, source in enumerate(sources)
     ]
     make_story(*flood)
-    small = [make_article(source=sources[n], title=f"Budget row {n}") for n in range(2)]
+    small = [make_article(source=sources[n], title=f"Budget row {n}", published_at=now - timedelta(hours=3 + n))
+             for n in range(2)]
     make_story(*small)
-    old = timezone_now() - timedelta(days=4)
+    old = now - timedelta(days=4)
     stale = [make_article(source=source, title=f"Old quake {n}", published_at=old) for n, source in enumerate(sources)]
     make_story(*stale)
     cup = make_article(source=make_source(name="Pitch Post", category=sport), title="Cup final tonight")
