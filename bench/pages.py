@@ -20,6 +20,7 @@ article or query on every request, so they measure the database path.
 """
 
 import argparse
+import itertools
 import os
 import random
 import re
@@ -46,10 +47,32 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def load_wrk(url, seconds, connections, script=None):
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
-    if script:
-        command[1:1] = ["-s", script]
+WRK_THREADS = 2
+
+
+class FreshPaths:
+    """Paths no earlier request of the run asked for: every one misses the page cache.
+
+    (Before 2026-12-06 the uncached lines drew from 2,000 paths with wrk's
+    math.random, which LuaJIT seeds alike in every thread and every run: the
+    two threads asked for each path twice and a round repeated the last
+    one's paths while their 60 s cache entries lived, so up to half or more
+    of those requests were hits.) Each load takes the next paths in order.
+    """
+
+    def __init__(self, paths):
+        self.paths, self.offset = paths, 0
+
+    def take(self):
+        path = self.paths[self.offset]
+        self.offset += 1
+        return path
+
+
+def load_wrk(url, seconds, connections, fresh=None, folder=None):
+    command = ["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if fresh:
+        command[1:1] = ["-s", fresh_paths_script(fresh, folder)]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
@@ -57,6 +80,11 @@ def load_wrk(url, seconds, connections, script=None):
         value, unit = re.search(rf"\s{name}%\s+([\d.]+)(us|ms|s)", out).groups()
         return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
+    if fresh:
+        used = int(re.search(r"fresh_paths_used=(\d+)", out).group(1))
+        if fresh.offset + used > len(fresh.paths):
+            print(f"  {url}: ran out of fresh paths, some were asked twice", file=sys.stderr)
+        fresh.offset += used
     socket_errors = re.search(r"Socket errors: .*", out)
     if socket_errors:
         print(f"  {url}: {socket_errors.group()}", file=sys.stderr)
@@ -66,7 +94,7 @@ def load_wrk(url, seconds, connections, script=None):
     return rps, percentile("50"), percentile("99")
 
 
-def load_python(urls, seconds, connections):
+def load_python(base, seconds, connections, fresh=None, path=None):
     """Keep-alive HTTP/1.1 clients in threads; a fallback where wrk is missing."""
     import http.client
     from urllib.parse import urlsplit
@@ -74,15 +102,20 @@ def load_python(urls, seconds, connections):
     latencies, stop = [], time.monotonic() + seconds
     lock = threading.Lock()
 
+    def next_path():
+        if fresh is None:
+            return path
+        with lock:
+            return fresh.take()
+
     def client():
-        origin = urlsplit(urls[0])
+        origin = urlsplit(base)
         connection = http.client.HTTPConnection(origin.hostname, origin.port, timeout=10)
         mine = []
         while time.monotonic() < stop:
-            parts = urlsplit(random.choice(urls))
-            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            target = next_path()
             started = time.perf_counter()
-            connection.request("GET", path)
+            connection.request("GET", target)
             connection.getresponse().read()
             mine.append((time.perf_counter() - started) * 1000)
         with lock:
@@ -101,26 +134,67 @@ def load_python(urls, seconds, connections):
     )
 
 
-def random_paths_script(paths, folder):
-    """A wrk script that asks for a different path on every request."""
+def fresh_paths_script(fresh, folder):
+    """A wrk script whose threads walk the unused paths in turn, none asked twice.
+
+    Prints fresh_paths_used=N: how far into the list the threads got.
+    """
+    listing = Path(folder) / "fresh-paths.txt"
+    listing.write_text("\n".join(fresh.paths[fresh.offset:]) + "\n")
     script = Path(folder) / "paths.lua"
-    quoted = ",".join(f'"{p}"' for p in paths)
-    script.write_text(
-        f"local paths = {{{quoted}}}\n"
-        "request = function() return wrk.format('GET', paths[math.random(#paths)]) end\n"
-    )
+    script.write_text(f"""
+local threads = {{}}
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+function init(args)
+  paths = {{}}
+  for line in io.lines("{listing}") do paths[#paths + 1] = line end
+  counter = 0
+end
+function request()
+  local index = counter * {WRK_THREADS} + id
+  counter = counter + 1
+  return wrk.format("GET", paths[index % #paths + 1])
+end
+function done(summary, latency, requests)
+  local used = 0
+  for _, thread in ipairs(threads) do
+    local asked = thread:get("counter")
+    if asked > 0 then used = math.max(used, (asked - 1) * {WRK_THREADS} + thread:get("id") + 1) end
+  end
+  io.write("fresh_paths_used=" .. used .. "\\n")
+end
+""")
     return str(script)
 
 
 def measure(base, paths, seconds, connections, folder):
     results = {}
-    for label, targets in paths:
+    for label, target in paths:
+        fresh = target if isinstance(target, FreshPaths) else None
         if shutil.which("wrk"):
-            script = random_paths_script(targets, folder) if len(targets) > 1 else None
-            results[label] = load_wrk(base + targets[0], seconds, connections, script)
+            first = base + (fresh.paths[fresh.offset] if fresh else target)
+            results[label] = load_wrk(first, seconds, connections, fresh, folder)
         else:
-            results[label] = load_python([base + t for t in targets], seconds, connections)
+            results[label] = load_python(base, seconds, connections, fresh, target)
     return results
+
+
+def fresh_articles(rng, count, size=40_000):
+    return FreshPaths([f"/articles/article-{n}/" for n in rng.sample(range(count), min(size, count))])
+
+
+def fresh_searches(rng):
+    """Two topic words of one category, as a reader would pair them, in every
+    order (2,280 searches); then three (6,840 more), for runs that use them up."""
+    pairs = [f"/search/?q={a}+{b}" for words in topics() for a, b in itertools.permutations(words, 2)]
+    triples = [f"/search/?q={'+'.join(three)}" for words in topics()
+               for three in itertools.combinations(words, 3)]
+    rng.shuffle(pairs)
+    rng.shuffle(triples)
+    return FreshPaths(pairs + triples)
 
 
 def start_site(count, database_url, redis_db, rng, reuse=False):
@@ -179,20 +253,17 @@ def start_site(count, database_url, redis_db, rng, reuse=False):
                 time.sleep(0.5)
         article = f"/articles/article-{count // 2}/"
         paths = [
-            ("/healthz", ["/healthz"]),
-            ("/", ["/"]),
-            (article, [article]),
-            ("/sources/source-7/", ["/sources/source-7/"]),
-            ("/search/?q=harbour+flood", ["/search/?q=harbour+flood"]),
-            ("/articles/<random>/ (uncached)",
-             [f"/articles/article-{rng.randrange(count)}/" for _ in range(2000)]),
-            # Two topic words of one category, as a reader would pair them.
-            ("/search/?q=<random> (uncached)",
-             ["/search/?q={}+{}".format(*rng.sample(rng.choice(topics()), 2))
-              for _ in range(2000)]),
+            ("/healthz", "/healthz"),
+            ("/", "/"),
+            (article, article),
+            ("/sources/source-7/", "/sources/source-7/"),
+            ("/search/?q=harbour+flood", "/search/?q=harbour+flood"),
+            ("/articles/<random>/ (uncached)", fresh_articles(rng, count)),
+            ("/search/?q=<random> (uncached)", fresh_searches(rng)),
         ]
-        for label, targets in paths:  # warm the cache and the connections
-            urllib.request.urlopen(base + targets[0], timeout=30).read()
+        for _label, target in paths:  # warm the cache and the connections
+            path = target.take() if isinstance(target, FreshPaths) else target
+            urllib.request.urlopen(base + path, timeout=30).read()
     except BaseException:
         os.killpg(server.pid, signal.SIGTERM)
         raise
