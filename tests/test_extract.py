@@ -445,3 +445,42 @@ def test_recall_mode_stands_in_when_the_default_keeps_a_small_part():
     for page in pages.values():
         text = extract_page(page["html"], page["url"]).text
         assert wcxb_page_scores(page, text)[1] > 0.9, page["name"]
+
+
+def test_headings_lists_and_linked_paragraphs_between_kept_lines_are_put_back():
+    """trafilatura's paragraph-by-paragraph fallback takes no headings or lists."""
+    from trafilatura.utils import load_html
+
+    from articles.extract.gaps import fill_gaps
+
+    intro = "Sleep is on every parent's mind, and most of their questions are the same ones."
+    after = "Children gradually need less sleep as they grow older, about nine hours by their teens."
+    towns = '<p>Miyazaki: <a href="/t/1">Takanabe</a>, <a href="/t/2">Shintomi</a></p>'
+    html = (
+        f'<html><body><div class="body"><p>{intro}</p><h2>How much should a baby sleep?</h2>'
+        f"<ul><li>Newborns sleep sixteen hours a day.</li><li>Toddlers sleep twelve.</li></ul>"
+        f"{towns}<p>{after}</p></div></body></html>"
+    )
+    assert fill_gaps(load_html(html), [intro, after]) == [
+        intro,
+        "How much should a baby sleep?",
+        "Newborns sleep sixteen hours a day.",
+        "Toddlers sleep twelve.",
+        "Miyazaki: Takanabe, Shintomi",
+        after,
+    ]
+
+
+def test_a_gap_holding_a_widget_is_left_alone():
+    """A related-links box, a caption, or a heading among skipped links is not the article's."""
+    from trafilatura.utils import load_html
+
+    from articles.extract.gaps import fill_gaps
+
+    one = "The council met on Tuesday evening to vote on the new bridge over the river."
+    two = "After two hours of debate the motion passed by seven votes to two, and work begins soon."
+    menu = '<h3>More news</h3><ul><li><a href="/a">Storm closes the port</a></li></ul>'
+    related = '<div class="related-posts"><h3>Trending</h3><p>Another story entirely, told here.</p></div>'
+    for widget in (menu, related, '<figure><p>A caption under the photo.</p></figure>'):
+        html = f"<html><body><div><p>{one}</p>{widget}<p>{two}</p></div></body></html>"
+        assert fill_gaps(load_html(html), [one, two]) == [one, two]

@@ -43,10 +43,8 @@ LINKED_BLOCKS = etree.XPath(
     " or self::h4 or self::h5 or self::h6]"
 )
 MAX_LINKED_SHARE = 0.5
-# Only blocks that hold a link can be teasers; found in one pass (lxml's C).
-LINKING_BLOCKS = etree.XPath(
-    "//*[self::p or self::li or self::h2 or self::h3 or self::h4 or self::h5 or self::h6][.//a]"
-)
+# Only blocks that hold a link can be teasers.
+TEASER_BLOCKS = ("p", "li", "h2", "h3", "h4", "h5", "h6")
 # Short lines only: a dateline, a picture credit or a call to join in.
 SHORT_CHROME_LINE = re.compile(
     r"^((last )?(updated|published|posted|modified)\b.*\d.*"
@@ -63,13 +61,20 @@ MANY_REPEATS = 5
 SECOND_RENDERING = 0.8
 
 
-def link_share(element):
-    text = "".join(element.itertext())
-    letters = len(re.sub(r"\W", "", text))
+NON_WORD = re.compile(r"\W")
+
+
+def letter_share(texts, whole):
+    """The share of whole's letters that texts hold."""
+    letters = len(NON_WORD.sub("", whole))
     if not letters:
         return 0.0
-    linked = sum(len(re.sub(r"\W", "", "".join(link.itertext()))) for link in element.iter("a"))
-    return linked / letters
+    return sum(len(NON_WORD.sub("", text)) for text in texts) / letters
+
+
+def link_share(element):
+    linked = ("".join(link.itertext()) for link in element.iter("a"))
+    return letter_share(linked, "".join(element.itertext()))
 
 
 def is_link_teaser(block):
@@ -80,10 +85,10 @@ def is_link_teaser(block):
     linked = ["".join(link.itertext()) for link in block.iter("a")]
     if len(" ".join(linked).split()) < TEASER_MIN_WORDS:
         return False
-    share = link_share(block)
+    rest = "".join(block.itertext())
+    share = letter_share(linked, rest)
     if share < TEASER_LINK_SHARE:
         return False
-    rest = "".join(block.itertext())
     if share >= SHOUTED_LINK_SHARE and rest.isupper():
         return True
     for text in linked:
@@ -101,7 +106,11 @@ def link_teasers(tree):
     """
     if tree is None:
         return set()
-    teasers = (block for block in LINKING_BLOCKS(tree) if is_link_teaser(block))
+    # Not an XPath `[.//a]` test: on aeb it took more time than the rest
+    # of this function together (0.37 s of 0.69 s for 181 pages).
+    blocks = tree.iter(*TEASER_BLOCKS)
+    linking = (block for block in blocks if next(block.iter("a"), None) is not None)
+    teasers = (block for block in linking if is_link_teaser(block))
     return {normal(block.text_content()) for block in teasers} - {""}
 
 

@@ -13,6 +13,7 @@ from ..encoding import decode_page
 from ..sanitize import clean_html, paragraphs_to_html, plain_text, safe_url
 from .clean import clean_lines, link_teasers, linked_blocks
 from .facts import choose_title, headline_keys, normal, read_page_facts
+from .gaps import fill_gaps
 from .scope import TRAFILATURA_OPTIONS, add_split_pieces, drop_other_articles, fuller_text
 from .tags import read_page_tags
 from .terms import read_page_terms
@@ -82,6 +83,7 @@ def extract_page(html, url="", charset=""):
     title = plain_text(choose_title(facts, document.title or ""), 500)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     lines = add_split_pieces(tree, lines)
+    lines = fill_gaps(tree, lines)
     lines = drop_other_articles(tree, lines, title)
     drop = linked_blocks(tree, lines) | link_teasers(tree) | headline_keys(facts) | {normal(url)}
     lines = clean_lines(lines, title, drop)
