@@ -4,6 +4,13 @@ Keys carry a content version that moderation, comments and new articles bump,
 so a hidden article leaves every cached page at once; the short lifetime
 bounds how long anything else can be stale. Signed-in readers (session
 cookie) and pending messages are never served from or stored in the cache.
+
+When an entry's lifetime ends, the first request to claim its renewal
+renders the page again while the others are served the old copy for the
+moment that takes (stale-while-revalidate within one content version: a
+moderation bump still changes every key at once). Before this, every request
+behind the renewing one on its worker waited for the render: the p99 of a
+cached homepage at 1,000,000 articles was 96 ms against 28.6 for an article.
 """
 
 import hashlib
@@ -19,6 +26,10 @@ from .outages import is_outage
 
 logger = logging.getLogger(__name__)
 LIFETIME = 60
+# How long past its lifetime an entry may still be served while one request
+# renews it, and how long that request's claim lasts if it never stores.
+GRACE = 30
+RENEWAL_CLAIM = 10
 # New articles bump the version at most this often per process: a burst of
 # extractions then costs a few bumps, not one shared-cache write each, and a
 # new article still shows within LIFETIME even when its own bump is skipped.
@@ -120,29 +131,47 @@ def process_front():
     return caches["pages"] if "pages" in settings.CACHES else None
 
 
+def age(entry):
+    return time.time() - entry[2]
+
+
 def cached_page(key):
     """(content, headers, stored_at) from this process, else from the shared cache.
 
     A copy kept here lives only as long as the shared entry had left, and its
     key carries the content version, so it is never staler than the shared one.
+    An expired copy here is checked against the shared cache, which another
+    process may have renewed.
     """
     front = process_front()
     entry = front.get(key) if front is not None else None
-    if entry is None:
-        entry = from_shared(lambda: cache.get(key))
-        if entry is not None and front is not None:
-            remaining = LIFETIME - (time.time() - entry[2])
-            if remaining > 0:
+    if entry is None or age(entry) >= LIFETIME:
+        shared = from_shared(lambda: cache.get(key))
+        if shared is not None and (entry is None or shared[2] > entry[2]):
+            entry = shared
+            remaining = LIFETIME + GRACE - age(entry)
+            if front is not None and remaining > 0:
                 front.set(key, entry, remaining)
     return entry
 
 
+def page_key(version, method, full_path):
+    path = hashlib.sha1(full_path.encode()).hexdigest()
+    # "page2": entries carry their storing time; older entries are never read.
+    return f"page2:{version}:{method}:{path}"
+
+
+def claim_renewal(key):
+    """Whether this request renders the expired page again (one request does)."""
+    return from_shared(lambda: cache.add(f"{key}:renewal", 1, RENEWAL_CLAIM), default=True)
+
+
 def store_page(key, content, headers):
     entry = (content, headers, time.time())
-    from_shared(lambda: cache.set(key, entry, LIFETIME))
+    from_shared(lambda: cache.set(key, entry, LIFETIME + GRACE))
     front = process_front()
     if front is not None:
-        front.set(key, entry, LIFETIME)
+        front.set(key, entry, LIFETIME + GRACE)
 
 
 def cacheable_request(request):
@@ -164,14 +193,14 @@ class AnonymousPageCacheMiddleware:
         version = content_version()
         if version is None:  # never read, and the shared cache is down
             return self.get_response(request)
-        path = hashlib.sha1(request.get_full_path().encode()).hexdigest()
-        # "page2": entries carry their storing time; older entries are never read.
-        key = f"page2:{version}:{request.method}:{path}"
+        key = page_key(version, request.method, request.get_full_path())
         cached = cached_page(key)
-        if cached is not None:
+        if cached is not None and (age(cached) < LIFETIME or not claim_renewal(key)):
             content, headers, _stored_at = cached
             response = HttpResponse(content, headers=headers)
-            response["X-Page-Cache"] = "hit"
+            response["X-Page-Cache"] = "hit" if age(cached) < LIFETIME else "stale"
+            # Shared caches and browsers count max-age from the render.
+            response["Age"] = str(int(age(cached)))
             return response
         response = self.get_response(request)
         if (

@@ -87,3 +87,29 @@ def test_new_article_from_the_extraction_task_shows_at_once(client, local_server
     article = source.articles.get()
     assert tasks.extract_article_task(article.pk) == "ready"
     assert article.title in client.get("/").content.decode()
+
+
+def test_an_expired_page_is_renewed_by_one_request_while_others_get_the_old_copy(
+    client, monkeypatch, django_assert_num_queries
+):
+    from django.core.cache import cache
+
+    from articles import page_cache
+
+    first = make_article()
+    client.get("/")
+    second = make_article()  # not on the stored page: no pipeline step bumped the version
+    monkeypatch.setattr(page_cache, "LIFETIME", 0)  # the stored entry's lifetime has ended
+    key = page_cache.page_key(page_cache.content_version(), "GET", "/")
+    assert page_cache.claim_renewal(key)  # another worker is rendering it again
+    assert not page_cache.claim_renewal(key)  # and only one may
+    with django_assert_num_queries(0):
+        waiting = client.get("/")
+    assert waiting.headers["X-Page-Cache"] == "stale"
+    assert int(waiting.headers["Age"]) >= 0
+    assert first.title in waiting.content.decode()
+    assert second.title not in waiting.content.decode()
+    cache.delete(f"{key}:renewal")  # that worker died; its claim ran out
+    renewing = client.get("/")
+    assert "X-Page-Cache" not in renewing.headers
+    assert second.title in renewing.content.decode()
