@@ -169,7 +169,8 @@ class CountedDeletionMixin:
     term postings and links run to hundreds of thousands of internal rows."""
 
     def articles_of(self, objects):
-        raise NotImplementedError
+        """The articles deleting `objects` removes; each admin using the mixin says which."""
+        raise NotImplementedError(f"{type(self).__name__} must define articles_of()")
 
     def get_deleted_objects(self, objs, request):
         objects = list(objs)

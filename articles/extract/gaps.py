@@ -14,7 +14,7 @@ import re
 
 from .clean import link_share
 from .facts import squash
-from .scope import covered, is_aside, shingles
+from .scope import covered, is_aside, shingles, with_inserts
 
 GAP_BLOCKS = ("p", "li", "h2", "h3", "h4", "h5", "h6")
 OTHER_BLOCKS = ("blockquote", "pre", "td", "dd", "dt")
@@ -113,10 +113,4 @@ def fill_gaps(tree, lines):
             known = known or shingles(" ".join(lines))
             inserts[last] = gap_texts(run, block, known)
         run, last = [], number
-    if not any(inserts.values()):
-        return lines
-    merged = []
-    for number, line in enumerate(lines):
-        merged.append(line)
-        merged.extend(inserts.get(number, []))
-    return merged
+    return with_inserts(lines, inserts)

@@ -90,7 +90,12 @@ def add_split_pieces(tree, lines):
                 known = known or shingles(" ".join(lines))
                 if not covered(text, known):
                     inserts.setdefault(last, []).append(text)
-    if not inserts:
+    return with_inserts(lines, inserts)
+
+
+def with_inserts(lines, inserts):
+    """The lines with inserts[n], a list of texts, put after line n."""
+    if not any(inserts.values()):
         return lines
     merged = []
     for number, line in enumerate(lines):
