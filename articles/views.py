@@ -6,7 +6,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch
+from django.db.models import Count
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
@@ -22,8 +22,9 @@ from django.views.generic import DetailView, FormView, ListView
 from django.views.static import serve as static_serve
 
 from . import frontpage, reader, websub
+from .article_page import page_article
 from .forms import CommentForm, SignupForm
-from .models import Article, Category, Comment, Source, Story, Tag, heavy_columns
+from .models import Article, Category, Comment, Source, Story, Tag
 from .related.topics import related_coverage
 from .terms import cut, effective_policy, shown_key_points
 from .search import PERIODS, highlighted, mark_words, search_articles
@@ -204,7 +205,6 @@ class SearchView(SavedFlagsMixin, ListView):
             # (and raised) once for every source of the list.
             chosen={name: self.request.GET.get(name, "") for name in ("source", "category", "period")},
             unusable=self.unusable and bool(self.query.strip()),
-            sources=Source.objects.order_by("name").only("name", "slug"),
             categories=Category.objects.all(),
             periods=PERIODS,
         )
@@ -212,40 +212,14 @@ class SearchView(SavedFlagsMixin, ListView):
 
 
 class ArticleDetailView(DetailView):
-    def get_queryset(self):
-        copies = Article.objects.visible().select_related("source").only(
-            "slug", "copy_of", "source__name", "source__slug"
-        )
-        # The page shows its own text and key points; of the copied original
-        # only its link and source.
-        shown = ["body_html", "key_points"]
-        return (
-            Article.objects.visible()
-            .select_related("source", "story", "copy_of__source")
-            .defer(
-                *heavy_columns(keep=shown), *heavy_columns(prefix="copy_of__"), "story__additions"
-            )
-            .prefetch_related(
-                Prefetch("copies", queryset=copies, to_attr="visible_copies"), "tags"
-            )
-        )
+    model = Article
 
     def get_object(self, queryset=None):
-        article = super().get_object(queryset)
-        # Read only when there are some: most articles have none, and the
-        # count (kept by every path that writes a comment) comes with the row.
-        article.public_comments = (
-            list(article.comments.filter(is_public=True).select_related("user"))
-            if article.comment_count
-            else []
-        )
-        return article
+        return page_article(self.kwargs["slug"])
 
     def get_context_data(self, **kwargs):
         article = self.object
-        same_story, more_on_topic = related_coverage(
-            article, [tag.pk for tag in article.tags.all()]
-        )
+        same_story, more_on_topic = related_coverage(article, [tag.pk for tag in article.tag_list])
         policy = effective_policy(article)
         return super().get_context_data(
             policy=policy,

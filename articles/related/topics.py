@@ -10,13 +10,12 @@ the two took about 12 ms of CPU to build and read, more than the database
 took to answer them (bench/NOTES-pages.md).
 """
 
-import functools
 from datetime import timedelta
 
-from django.db import connection
 from django.utils import timezone
 
-from ..models import HEAVY_COLUMNS, Article, Source
+from .. import rows
+from ..models import Article
 
 SAME_STORY_CARDS = 8
 TOPIC_CARDS = 6
@@ -35,7 +34,7 @@ def same_story_articles(article):
     if article.story_id:
         ids += " UNION SELECT id FROM articles_article WHERE story_id = %s"
         params.append(article.story_id)
-    return cards(
+    return rows.cards(
         "SELECT {columns} FROM articles_article a JOIN articles_source s ON s.id = a.source_id"
         f" WHERE a.id IN ({ids}) AND a.state = %s AND NOT a.is_hidden"
         " AND a.copy_of_id IS NULL AND a.id NOT IN (%s, %s)"
@@ -45,47 +44,6 @@ def same_story_articles(article):
         [*params, Article.State.READY, article.pk, article.copy_of_id or article.pk,
          article.source_id, article.pk, SAME_STORY_CARDS],
     )
-
-
-@functools.cache
-def card_columns(vendor):
-    """The columns of a card (Article.objects.for_list()'s, its source's) and their
-    converters, for a database `vendor`: worked out once (0.35 ms a call)."""
-    fields = [f for f in Article._meta.concrete_fields if f.name not in HEAVY_COLUMNS]
-    fields += Source._meta.concrete_fields
-    columns = ", ".join(
-        f"{'a' if field.model is Article else 's'}.{connection.ops.quote_name(field.column)}"
-        for field in fields
-    )
-    converters = []
-    for n, field in enumerate(fields):
-        col = field.get_col(field.model._meta.db_table)
-        found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-        if found:
-            converters.append((n, found, col))
-    return fields, columns, converters
-
-
-def cards(sql, params):
-    """Articles with their sources, as the ORM would give them, from `sql` selecting
-    card_columns() (the article as a, its source as s)."""
-    fields, columns, converters = card_columns(connection.vendor)
-    split = next(n for n, field in enumerate(fields) if field.model is Source)
-    article_names = [field.attname for field in fields[:split]]
-    source_names = [field.attname for field in fields[split:]]
-    with connection.cursor() as cursor:
-        cursor.execute(sql.replace("{columns}", columns), params)
-        rows = cursor.fetchall()
-    result = []
-    for row in rows:
-        row = list(row)
-        for n, found, col in converters:
-            for converter in found:
-                row[n] = converter(row[n], col, connection)
-        article = Article.from_db(connection.alias, article_names, row[:split])
-        article.source = Source.from_db(connection.alias, source_names, row[split:])
-        result.append(article)
-    return result
 
 
 def placeholders(values):
@@ -144,7 +102,7 @@ def topic_articles(article, tag_ids, listed_ids, now=None):
         story = " AND (a.story_id IS NULL OR a.story_id <> %s)"
         params.append(article.story_id)
     params += [article.source_id, TOPIC_CARDS]
-    return cards(
+    return rows.cards(
         "WITH names AS (SELECT term FROM articles_articleterm"
         " WHERE article_id = %s AND term LIKE %s),"
         " candidates AS (" + " UNION ".join(kinds) + "),"
