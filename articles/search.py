@@ -5,7 +5,7 @@ import functools
 import re
 from datetime import timedelta
 
-from django.contrib.postgres.search import SearchHeadline, SearchQuery
+from django.contrib.postgres.search import SearchQuery
 from django.db import connection
 from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from . import fts5
+from . import fts5, rows
 from .models import Article, SearchEntry
 
 CONFIG = "english"
@@ -24,6 +24,7 @@ MAX_RANKED = 500
 # Control characters mark the hits: no text contains them, and the snippet is
 # escaped before they become <mark> tags.
 START, STOP = "\x02", "\x03"
+HEADLINE_OPTIONS = f"StartSel='{START}', StopSel='{STOP}', MaxWords=40, MinWords=15, HighlightAll=true"
 PERIODS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=31)}
 
 
@@ -129,13 +130,18 @@ class RankedSearch:
         if not isinstance(index, slice):
             return self[index : index + 1][0]
         ids = self.ids[index]
-        rows = Article.objects.for_list().filter(pk__in=ids).annotate(
-            snippet=SearchHeadline(
-                "summary", self.query, config=CONFIG, start_sel=START, stop_sel=STOP,
-                max_words=40, min_words=15, highlight_all=True,
-            )
+        if not ids:
+            return []
+        # Written as SQL (articles/rows.py): the ORM took 3 ms to compile this read.
+        found = rows.cards(
+            "SELECT {columns}, ts_headline(%s::regconfig, a.summary,"
+            " websearch_to_tsquery(%s::regconfig, %s), %s)"
+            " FROM articles_article a JOIN articles_source s ON s.id = a.source_id"
+            f" WHERE a.id IN ({', '.join(['%s'] * len(ids))}) AND a.state = %s AND NOT a.is_hidden",
+            [CONFIG, CONFIG, self.text, HEADLINE_OPTIONS, *ids, Article.State.READY],
+            "snippet",
         )
-        by_id = {article.pk: article for article in rows}
+        by_id = {article.pk: article for article in found}
         # A row hidden since the ids were read is left out, not an error.
         return [by_id[pk] for pk in ids if pk in by_id]
 

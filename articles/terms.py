@@ -5,9 +5,12 @@ always win over its source's display policy. Whatever is shown, the full
 text still feeds relating, search ranking and stories.
 """
 
+import functools
+import sys
+import unicodedata
 from dataclasses import dataclass
 
-from django.utils.text import Truncator
+from django.utils.text import Truncator, add_truncation_text
 
 FULL, EXCERPT, HEADLINE = "full", "excerpt", "headline"
 
@@ -45,7 +48,23 @@ def effective_policy(article):
 
 
 def cut(text, limit):
-    return Truncator(text).chars(limit) if limit is not None else text
+    """Truncator(text).chars(limit), without its walk through the text a character
+    at a time where no combining mark (which it counts as nothing) is near the cut:
+    a page cuts up to 16 excerpts, at 43 us each that way."""
+    if limit is None:
+        return text
+    text = unicodedata.normalize("NFC", text)
+    if len(text) <= limit:
+        return text
+    head = text[: limit + 1]
+    if limit > 1 and (head.isascii() or combining_marks().isdisjoint(set(head))):
+        return add_truncation_text(text[: limit - 1])
+    return Truncator(text).chars(limit)
+
+
+@functools.cache
+def combining_marks():
+    return frozenset(chr(c) for c in range(sys.maxunicode + 1) if unicodedata.combining(chr(c)))
 
 
 def shown_excerpt(article):
@@ -55,7 +74,7 @@ def shown_excerpt(article):
     policy = effective_policy(article)
     if not policy.shows_text:
         return ""
-    return Truncator(article.summary).chars(min(EXCERPT_LENGTH, policy.limit or EXCERPT_LENGTH))
+    return cut(article.summary, min(EXCERPT_LENGTH, policy.limit or EXCERPT_LENGTH))
 
 
 def shown_key_points(article, policy):
