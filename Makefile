@@ -64,7 +64,7 @@ EMBEDDED_TESTS := tests/test_pipeline.py tests/test_tasks.py tests/test_ingest.p
 	tests/test_browser_reader.py tests/test_bad_input.py tests/test_story_additions.py \
 	tests/test_publisher_terms.py tests/test_encoding.py tests/test_feed_refusals.py tests/test_extract_tags.py \
 	tests/test_source_import.py \
-	tests/test_browser_editor.py tests/test_images.py
+	tests/test_browser_editor.py tests/test_images.py tests/test_page_parts.py
 
 test: setup browser
 	@echo "== PostgreSQL: the whole suite"
