@@ -12,6 +12,7 @@ from django.utils.functional import cached_property
 from django.utils.text import slugify
 
 from .fields import FastJSONField
+from .paths import slug_path
 
 
 MAX_EXTRACTION_ATTEMPTS = 3
@@ -43,7 +44,7 @@ class Category(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("articles:category", args=[self.slug])
+        return slug_path("articles:category", self.slug)
 
 
 class SourceQuerySet(models.QuerySet):
@@ -121,7 +122,7 @@ class Source(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("articles:source", args=[self.slug])
+        return slug_path("articles:source", self.slug)
 
     @property
     def domain(self):
@@ -213,7 +214,7 @@ class Tag(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("articles:tag", args=[self.slug])
+        return slug_path("articles:tag", self.slug)
 
 
 class Story(models.Model):
@@ -433,7 +434,7 @@ class Article(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
-        return reverse("articles:detail", args=[self.slug])
+        return slug_path("articles:detail", self.slug)
 
     def derive_keys(self):
         """url_hash from the canonical URL and, when missing, the slug; bulk inserts call it too.

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.humanize.templatetags.humanize import naturaltime
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.text import Truncator
 from django.utils.timezone import now as timezone_now
 
@@ -89,3 +89,25 @@ def test_an_article_in_no_story_without_tags_or_copies_still_has_its_page(client
     assert "A lone report" in html and "Also published by" not in html
     assert 'aria-label="Topics"' not in html
     assert client.get(article.get_absolute_url().rstrip("/") + "-nope/").status_code == 404
+
+
+@pytest.mark.parametrize("name", ["articles:detail", "articles:source", "articles:category", "articles:tag"])
+def test_slug_paths_are_what_reverse_gives(name):
+    from django.urls import set_script_prefix
+
+    from articles.paths import slug_path
+
+    def outcome(function, *args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except NoReverseMatch:
+            return "no match"
+
+    slugs = ["plain-slug_1", "x", "Mixed-Case-9", "slug-placeholder-0", "café-au-lait", "a b", "%41"]
+    try:
+        for prefix in ["/", "/news/"]:
+            set_script_prefix(prefix)
+            for slug in slugs:
+                assert outcome(slug_path, name, slug) == outcome(reverse, name, args=[slug])
+    finally:
+        set_script_prefix("/")
