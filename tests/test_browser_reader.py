@@ -83,6 +83,11 @@ def test_search_on_a_phone_shows_results_in_the_first_screen(browser, live_serve
         assert marks and all(mark.lower() == "railway" for mark in marks), marks
         assert_accessible(page)
         shoot(page, "search")
+    with open_page(browser) as page:
+        page.goto(live_server.url + "/search/?q=railway")
+        tops = [page.locator(f'.search-form label[for="{name}"]').bounding_box()["y"]
+                for name in ("q", "source", "category", "period")]
+        assert max(tops) - min(tops) < 1, tops  # the labels line up over their fields
 
 
 def test_comment_outcome_shows_beside_the_comments_and_deleting_asks_first(
