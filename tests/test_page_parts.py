@@ -8,11 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.humanize.templatetags.humanize import naturaltime
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, reverse, set_script_prefix
 from django.utils.text import Truncator
 from django.utils.timezone import now as timezone_now
 
 from articles.models import Article, Tag
+from articles.paths import slug_path
 from articles.templatetags.lede import reltime
 from articles.terms import cut
 from tests.factories import make_article, make_source
@@ -93,10 +94,6 @@ def test_an_article_in_no_story_without_tags_or_copies_still_has_its_page(client
 
 @pytest.mark.parametrize("name", ["articles:detail", "articles:source", "articles:category", "articles:tag"])
 def test_slug_paths_are_what_reverse_gives(name):
-    from django.urls import set_script_prefix
-
-    from articles.paths import slug_path
-
     def outcome(function, *args, **kwargs):
         try:
             return function(*args, **kwargs)
