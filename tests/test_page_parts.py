@@ -4,11 +4,14 @@ general helpers: each must say exactly what the helper it replaced said."""
 import random
 import unicodedata
 from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.humanize.templatetags import humanize
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.urls import NoReverseMatch, reverse, set_script_prefix
+from django.utils import translation
 from django.utils.text import Truncator
 from django.utils.timezone import now as timezone_now
 
@@ -16,6 +19,7 @@ from articles.models import Article, Tag
 from articles.paths import slug_path
 from articles.templatetags.lede import reltime
 from articles.terms import cut
+from articles.when import ago
 from tests.factories import make_article, make_source
 
 # Plain letters, wide and astral characters, and the marks Truncator counts
@@ -44,6 +48,32 @@ def test_reltime_gives_the_utc_date_in_the_tooltip_and_the_distance_in_words():
     recent = str(reltime(timezone_now() - timedelta(hours=7, minutes=1)))
     assert ">7\xa0hours ago</time>" in recent
     assert 'datetime="' in recent and "+00:00" in recent
+
+
+class FrozenClock(datetime):
+    """naturaltime's clock held at one moment, so both sides see the same now."""
+
+    moment = datetime(2026, 3, 31, 12, 0, 5, tzinfo=dt_timezone.utc)
+
+    @classmethod
+    def now(cls, tz=None):
+        return cls.moment
+
+
+def test_ago_says_what_naturaltime_says(monkeypatch):
+    monkeypatch.setattr(humanize, "datetime", FrozenClock)
+    now = FrozenClock.moment
+    rng = random.Random(20261207)
+    # Every 7 s of the first two days (each unit under a day, and its plural),
+    # then moments up to four years back across month ends and a leap day.
+    distances = [timedelta(seconds=s) for s in range(1, 200_000, 7)]
+    distances += [timedelta(seconds=rng.randrange(4 * 365 * 86_400)) for _ in range(30_000)]
+    for distance in distances:
+        assert ago(now - distance, now) == naturaltime(now - distance), distance
+    # The future (a clock ahead of ours) and other languages are naturaltime's.
+    assert ago(now + timedelta(minutes=3), now) is None
+    with translation.override("fr"):
+        assert ago(now - timedelta(hours=3), now) is None
 
 
 @pytest.mark.django_db
@@ -108,3 +138,4 @@ def test_slug_paths_are_what_reverse_gives(name):
                 assert outcome(slug_path, name, slug) == outcome(reverse, name, args=[slug])
     finally:
         set_script_prefix("/")
+

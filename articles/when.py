@@ -1,0 +1,50 @@
+"""naturaltime's English ("7 hours ago", "1 year, 2 months ago"), without its
+translation lookups.
+
+A page shows up to 20 relative times. Through django.contrib.humanize, each
+looked up its words through lazy translation (a gettext per unit and per
+plural), most of its cost. The site speaks English (LANGUAGE_CODE, no
+LocaleMiddleware); under any other active language `ago` returns None and
+the caller uses naturaltime itself. Django's own timesince does the
+calendar arithmetic, so the words are the same.
+"""
+
+from datetime import datetime, timezone
+
+from django.utils import translation
+from django.utils.timesince import timesince
+
+
+class Unit:
+    """A unit's English for timesince's `%`, singular or plural, as ngettext_lazy gives it."""
+
+    __slots__ = ("one", "many")
+
+    def __init__(self, name):
+        self.one, self.many = f"%(num)d {name}", f"%(num)d {name}s"
+
+    def __mod__(self, values):
+        return (self.one if values["num"] == 1 else self.many) % values
+
+
+UNITS = {name: Unit(name) for name in ("year", "month", "week", "day", "hour", "minute")}
+# naturaltime's words under a day, a non-breaking space after the count.
+UNDER_A_DAY = ((3600, "an hour ago", "\xa0hours ago"), (60, "a minute ago", "\xa0minutes ago"),
+               (1, "a second ago", "\xa0seconds ago"))
+
+
+def ago(value, now=None):
+    """naturaltime(value) for a past aware `value` in English, else None."""
+    now = now or datetime.now(timezone.utc)
+    if value >= now or not (translation.get_language() or "en").startswith("en"):
+        return None
+    delta = now - value
+    if delta.days:
+        return f"{timesince(value, now, time_strings=UNITS)} ago"
+    if not delta.seconds:
+        return "now"
+    for size, one, many in UNDER_A_DAY:
+        count = delta.seconds // size
+        if count:
+            return one if count == 1 else f"{count}{many}"
+    return None
