@@ -17,7 +17,7 @@ from django.utils.timezone import now as timezone_now
 
 from articles.models import Article, Tag
 from articles.paths import slug_path
-from articles.templatetags.lede import reltime
+from articles.templatetags.lede import related_cards, reltime
 from articles.terms import cut
 from articles.when import ago
 from tests.factories import make_article, make_source
@@ -139,3 +139,20 @@ def test_slug_paths_are_what_reverse_gives(name):
     finally:
         set_script_prefix("/")
 
+
+@pytest.mark.django_db
+def test_related_cards_escape_and_show_what_a_card_shows():
+    source = make_source(name="Alpha <Wire>")
+    pictured = make_article(title="Crane <b>collapses</b>", summary="Workers & residents", source=source,
+                            image_thumb="images/1-thumb.webp")
+    bare = make_article(title="Second", summary="", source=source)
+    html = str(related_cards([pictured, bare]))
+    assert html.count('<li class="related-card">') == 2
+    assert f'<a href="{pictured.get_absolute_url()}">Crane &lt;b&gt;collapses&lt;/b&gt;</a>' in html
+    assert '<span class="related-source">Alpha &lt;Wire&gt;</span>' in html
+    assert '<p class="related-excerpt">Workers &amp; residents</p>' in html
+    assert 'class="related-thumb" src="' in html and "images/1-thumb.webp" in html
+    assert '<span class="related-thumb related-thumb-empty" aria-hidden="true"></span>' in html
+    assert html.count("<time datetime=") == 2
+    assert html.count("related-excerpt") == 1
+    assert str(related_cards([])) == ""
