@@ -60,7 +60,7 @@ EMBEDDED_TESTS := tests/test_pipeline.py tests/test_tasks.py tests/test_ingest.p
 	tests/test_sources.py tests/test_related.py tests/test_views.py tests/test_reader.py \
 	tests/test_admin.py tests/test_page_cache.py tests/test_feeds.py tests/test_commands.py \
 	tests/test_outages.py tests/test_websub.py \
-	tests/test_related_coverage.py tests/test_retention.py \
+	tests/test_related_coverage.py tests/test_retention.py tests/test_menus.py \
 	tests/test_browser_reader.py tests/test_bad_input.py tests/test_story_additions.py \
 	tests/test_publisher_terms.py tests/test_encoding.py tests/test_feed_refusals.py tests/test_extract_tags.py \
 	tests/test_source_import.py \

@@ -8,5 +8,7 @@ class ArticlesConfig(AppConfig):
 
     def ready(self):
         from .fts5 import restore_index_after_migrate
+        from .menus import connect_signals
 
         post_migrate.connect(restore_index_after_migrate, sender=self)
+        connect_signals()

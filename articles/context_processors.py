@@ -1,11 +1,11 @@
 from django.conf import settings
 
-from .models import Category
+from . import menus
 
 
 def site(request):
     return {
         "site_name": settings.SITE_NAME,
-        # A lazy queryset: pages that do not render the navigation never run it.
-        "nav_categories": Category.objects.filter(sources__isnull=False).distinct(),
+        # Called by the template that shows it: pages without the navigation never read it.
+        "nav_categories": menus.nav_categories,
     }

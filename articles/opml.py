@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import Source, SourceImport
+from .page_cache import bump_content_version
 from .sanitize import plain_text, safe_url
 from .sources import categories_named, create_sources
 
@@ -106,6 +107,7 @@ def import_outlines(outlines, update=False, due_every=IMPORT_DUE_EVERY, start=0)
     created = create_sources(new, due_every=due_every, at_once=IMPORT_AT_ONCE, start=start)
     if changed:
         Source.objects.bulk_update(changed.values(), ["name", "site_url", "category"])
+        transaction.on_commit(bump_content_version)  # names and categories the menus show
     return len(created), len(outlines) - len(created)
 
 

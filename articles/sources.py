@@ -12,6 +12,7 @@ from django.utils.text import slugify
 
 from . import schedule
 from .models import Category, Source, Subscription
+from .page_cache import bump_content_version
 
 RECENT_DATES = 10
 
@@ -42,6 +43,9 @@ def create_sources(sources, due_every=timedelta(0), at_once=0, start=0):
         source.next_fetch_at = source.next_fetch_at or now + max(
             0, start + position - at_once
         ) * due_every
+    if fresh:
+        # The search form lists sources; bulk inserts send no signal (articles/menus.py).
+        transaction.on_commit(bump_content_version)
     return Source.objects.bulk_create(fresh)
 
 

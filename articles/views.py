@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.generic import DetailView, FormView, ListView
 from django.views.static import serve as static_serve
 
-from . import frontpage, reader, websub
+from . import frontpage, menus, reader, websub
 from .article_page import page_article
 from .forms import CommentForm, SignupForm
 from .models import Article, Category, Comment, Source, Story, Tag
@@ -205,7 +205,7 @@ class SearchView(SavedFlagsMixin, ListView):
             # (and raised) once for every source of the list.
             chosen={name: self.request.GET.get(name, "") for name in ("source", "category", "period")},
             unusable=self.unusable and bool(self.query.strip()),
-            categories=Category.objects.all(),
+            categories=menus.categories(),
             periods=PERIODS,
         )
         return context
@@ -376,7 +376,7 @@ def feed_list(request):
     readable in every browser (the feeds' XSL needs XSLT, which Chromium is
     removing)."""
     return render(request, "articles/feed_list.html", {
-        "categories": Category.objects.filter(sources__isnull=False).distinct(),
+        "categories": menus.nav_categories(),
     })
 
 

@@ -85,12 +85,14 @@ def empty_cache():
     """The page cache must not carry one test's pages into the next."""
     from django.core.cache import cache
 
+    from articles import menus
     from articles.fetch import _parsed_robots
     from articles.page_cache import local_version, shared_state
 
     cache.clear()
     shared_state["down_until"] = 0.0
     _parsed_robots.clear()
+    menus.forget()  # a rolled-back test's categories and sources with it
     # One process: bumps update the local copy, so it never needs re-reading
     # from the shared cache (whose database queries would blur query counts).
     local_version.update(value=1, read_at=float("inf"))

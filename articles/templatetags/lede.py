@@ -8,7 +8,7 @@ from django.utils.dates import MONTHS
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from ..models import Source
+from .. import menus
 from ..when import ago
 
 register = template.Library()
@@ -68,7 +68,7 @@ def source_options(chosen):
         '<option value="{}"{}>{}</option>',
         (
             (slug, mark_safe(" selected") if slug == chosen else "", name)
-            for slug, name in Source.objects.order_by("name").values_list("slug", "name")
+            for slug, name in menus.source_choices()
         ),
     )
 
