@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from articles.models import Tag
 from articles.related import relate_article
-from articles.related.topics import related_coverage
+from articles.related.topics import article_names, related_coverage
 from tests.factories import link, make_article, make_category, make_source, make_story
 
 pytestmark = pytest.mark.django_db
@@ -94,7 +94,8 @@ def test_the_related_queries_do_not_grow_with_the_cards(django_assert_num_querie
     for _ in range(10):
         link(article, make_article(source=make_source(category=world)))
         make_article(source=make_source(category=world))
-    with django_assert_num_queries(2):
+    # Same story, the article's names, more on this topic.
+    with django_assert_num_queries(3):
         same_story, more = related_coverage(article, [])
     assert len(same_story) == 8 and len(more) == 6
 
@@ -114,3 +115,10 @@ def test_article_page_shows_both_parts_as_cards_before_comments(client):
     assert "Volunteers filled sandbags all night." in html
     assert html.count('class="related-card"') == 5
     assert html.index("More on this topic") < html.index('id="comments"')
+
+
+def test_an_article_with_no_names_tags_or_category_has_no_topic_cards():
+    article = make_article(source=make_source(category=None), body_text="")
+    make_article(source=make_source(category=None), body_text="")
+    assert article_names(article) == []
+    assert related_coverage(article, []) == ([], [])
