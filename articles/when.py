@@ -33,10 +33,22 @@ UNDER_A_DAY = ((3600, "an hour ago", "\xa0hours ago"), (60, "a minute ago", "\xa
                (1, "a second ago", "\xa0seconds ago"))
 
 
-def ago(value, now=None):
-    """naturaltime(value) for a past aware `value` in English, else None."""
+# The tooltip's month, as django.utils.dates.MONTHS says it in English.
+MONTHS = (None, "January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
+
+
+def speaks_english():
+    return (translation.get_language() or "en").startswith("en")
+
+
+def ago(value, now=None, english=None):
+    """naturaltime(value) for a past aware `value` in English, else None.
+
+    `english`: whether the active language is English, if the caller asked.
+    """
     now = now or datetime.now(timezone.utc)
-    if value >= now or not (translation.get_language() or "en").startswith("en"):
+    if value >= now or not (speaks_english() if english is None else english):
         return None
     delta = now - value
     if delta.days:

@@ -12,6 +12,7 @@ from django.contrib.humanize.templatetags import humanize
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.urls import NoReverseMatch, reverse, set_script_prefix
 from django.utils import translation
+from django.utils.dates import MONTHS
 from django.utils.text import Truncator
 from django.utils.timezone import now as timezone_now
 
@@ -19,6 +20,7 @@ from articles.models import Article, Tag
 from articles.paths import slug_path
 from articles.templatetags.lede import related_cards, reltime
 from articles.terms import cut
+from articles import when
 from articles.when import ago
 from tests.factories import make_article, make_source
 
@@ -74,6 +76,8 @@ def test_ago_says_what_naturaltime_says(monkeypatch):
     assert ago(now + timedelta(minutes=3), now) is None
     with translation.override("fr"):
         assert ago(now - timedelta(hours=3), now) is None
+    # The tooltip's months too.
+    assert when.MONTHS[1:] == tuple(str(MONTHS[month]) for month in range(1, 13))
 
 
 @pytest.mark.django_db
