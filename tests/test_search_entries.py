@@ -87,6 +87,17 @@ def test_the_vectors_are_stored_out_of_line():
     assert len(found("harbour")) == 40
 
 
+def test_new_entries_go_into_the_index_not_a_pending_list_every_search_would_read():
+    source = make_source()
+    for n in range(20):
+        make_article(source=source, title=f"Harbour {n}", body_text=f"harbour crane {n} " * 50)
+    with connection.cursor() as cursor:
+        # The number of pending-list pages it had to move: none.
+        cursor.execute("SELECT gin_clean_pending_list('searchentry_month_vector'::regclass)")
+        assert cursor.fetchone()[0] == 0
+    assert len(found("harbour crane")) == 20
+
+
 def test_the_newest_matches_are_read_month_by_month(monkeypatch):
     """Across months, an empty one among them, the newest MAX_RANKED matches
     are the ones ranked; a period keeps its own months only. Months are UTC's."""
