@@ -1,4 +1,5 @@
-"""Paths of the pages named by a slug, without reverse()'s walk each time.
+"""Paths of the pages named by a slug, and of those with no arguments, without
+reverse()'s walk each time.
 
 reverse() took 22 us a call, and a list page asks it for every card's
 article and source (up to 56 times a search page): here the route is
@@ -37,3 +38,14 @@ def _route(name, prefix, urlconf):
         return None
     head, _, tail = path.partition(PLACEHOLDER)
     return head, tail
+
+
+def fixed_path(name):
+    """reverse(name) of a route without arguments, the same string: every page
+    names about ten of them (the header's and footer's links)."""
+    return _fixed(name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+
+
+@functools.lru_cache(maxsize=64)
+def _fixed(name, prefix, urlconf):
+    return reverse(name, urlconf=urlconf)

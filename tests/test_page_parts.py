@@ -17,7 +17,7 @@ from django.utils.text import Truncator
 from django.utils.timezone import now as timezone_now
 
 from articles.models import Article, Tag
-from articles.paths import slug_path
+from articles.paths import fixed_path, slug_path
 from articles.templatetags.lede import related_cards, reltime
 from articles.terms import cut
 from articles import when
@@ -142,6 +142,21 @@ def test_slug_paths_are_what_reverse_gives(name):
                 assert outcome(slug_path, name, slug) == outcome(reverse, name, args=[slug])
     finally:
         set_script_prefix("/")
+
+
+def test_fixed_paths_are_what_reverse_gives_under_each_script_prefix():
+    names = ["articles:list", "articles:search", "articles:feeds", "articles:feed-rss",
+             "articles:feed-atom", "articles:manifest", "login", "signup", "admin:index"]
+    try:
+        for prefix in ("/", "/news/"):
+            set_script_prefix(prefix)
+            for name in names:
+                assert fixed_path(name) == reverse(name)
+        assert fixed_path("articles:search") == "/news/search/"
+    finally:
+        set_script_prefix("/")
+    with pytest.raises(NoReverseMatch):
+        fixed_path("articles:detail")  # it takes a slug
 
 
 @pytest.mark.django_db

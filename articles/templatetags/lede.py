@@ -10,6 +10,7 @@ from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from .. import menus, when
+from ..paths import fixed_path
 
 register = template.Library()
 
@@ -39,6 +40,12 @@ def article_json_ld(context, article):
         data["image"] = [absolute(article.image_lead.url, request)]
     payload = json.dumps(data, cls=DjangoJSONEncoder).translate(SCRIPT_ESCAPES)
     return format_html('<script type="application/ld+json">{}</script>', mark_safe(payload))
+
+
+@register.simple_tag
+def path(name):
+    """{% url name %} for a route without arguments, reversed once (articles/paths.py)."""
+    return fixed_path(name)
 
 
 @register.filter
