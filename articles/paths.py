@@ -22,11 +22,16 @@ def slug_path(name, slug):
     """reverse(name, args=[slug]), the same string."""
     if not PLAIN_SLUG.match(slug):
         return reverse(name, args=[slug])
-    route = _route(name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+    route = _route(name, *_where())
     if route is None:
         return reverse(name, args=[slug])
     head, tail = route
     return head + slug + tail
+
+
+def _where():
+    """The cache key's part that reverse() reads from the request: prefix and URLconf."""
+    return get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF
 
 
 @functools.lru_cache(maxsize=64)
@@ -43,7 +48,7 @@ def _route(name, prefix, urlconf):
 def fixed_path(name):
     """reverse(name) of a route without arguments, the same string: every page
     names about ten of them (the header's and footer's links)."""
-    return _fixed(name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+    return _fixed(name, *_where())
 
 
 @functools.lru_cache(maxsize=64)

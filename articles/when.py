@@ -55,8 +55,6 @@ def ago(value, now=None, english=None):
         return f"{timesince(value, now, time_strings=UNITS)} ago"
     if not delta.seconds:
         return "now"
-    for size, one, many in UNDER_A_DAY:
-        count = delta.seconds // size
-        if count:
-            return one if count == 1 else f"{count}{many}"
-    return None
+    size, one, many = next(unit for unit in UNDER_A_DAY if delta.seconds >= unit[0])
+    count = delta.seconds // size
+    return one if count == 1 else f"{count}{many}"

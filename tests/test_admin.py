@@ -196,6 +196,25 @@ def test_deleting_a_source_counts_what_readers_lose_not_internal_rows(admin_clie
 
 
 @pytest.mark.django_db
+def test_deleting_articles_counts_their_comments_and_saved_copies(admin_client, django_user_model):
+    from articles.models import Comment, SavedArticle
+
+    articles = [make_article() for _ in range(3)]
+    reader = django_user_model.objects.create_user("ana", password="a-long-pass-42")
+    Comment.objects.create(article=articles[0], user=reader, body="Thanks")
+    Comment.objects.create(article=articles[1], user=reader, body="Noted")
+    SavedArticle.objects.create(article=articles[2], user=reader)
+    html = admin_client.post(
+        reverse("admin:articles_article_changelist"),
+        {"action": "delete_selected", "_selected_action": [a.pk for a in articles[:2]]},
+    ).content.decode()
+    assert "Comments: 2" in html and "Saved copies: 0" in html
+    assert "Articles:" not in html  # the articles themselves are what is listed
+    html = admin_client.get(reverse("admin:articles_article_delete", args=[articles[2].pk])).content.decode()
+    assert "Comments: 0" in html and "Saved copies: 1" in html
+
+
+@pytest.mark.django_db
 def test_featuring_says_how_long_a_browser_may_keep_the_homepage(admin_client):
     article = make_article()
     response = admin_client.post(

@@ -100,7 +100,8 @@ def related_cards(articles):
     Written here, not included per card: an article page shows up to 14.
     The page's render took 3.77 ms with an include per card, 3.40 with
     format_html; escaped with html.escape (what Django's escape does for a
-    str, without its checks for lazy strings) the cards take 0.6 ms, not 1.1.
+    str, without its checks for lazy strings) and with reltime's English
+    month, a page's 14 cards take 0.83 ms, not 1.08.
     """
     return mark_safe("".join(
         RELATED_CARD.format(
