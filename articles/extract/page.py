@@ -7,14 +7,19 @@ from datetime import UTC, datetime
 from trafilatura import bare_extraction
 from trafilatura.settings import Document
 from trafilatura.utils import load_html
-from trafilatura.xml import xmltotxt
 
 from ..encoding import decode_page
 from ..sanitize import clean_html, paragraphs_to_html, plain_text, safe_url
 from .clean import clean_lines, link_teasers, linked_blocks
-from .facts import choose_title, headline_keys, normal, read_page_facts
+from .facts import choose_title, headline_keys, normal, read_page_facts, squash
 from .gaps import fill_gaps
-from .scope import TRAFILATURA_OPTIONS, add_split_pieces, drop_other_articles, fuller_text
+from .scope import (
+    TRAFILATURA_OPTIONS,
+    add_split_pieces,
+    drop_other_articles,
+    fuller_text,
+    render_text,
+)
 from .tags import read_page_tags
 from .terms import read_page_terms
 
@@ -76,12 +81,13 @@ def extract_page(html, url="", charset=""):
     # on some pages; link teasers are read on the page instead.
     document = bare_extraction(tree, url=url or None, with_metadata=True, **TRAFILATURA_OPTIONS)
     found = document is not None and document.body is not None
-    text = fuller_text(tree, xmltotxt(document.body, include_formatting=False) if found else "")
+    text = fuller_text(tree, render_text(document.body) if found else "")
     # Without trafilatura's metadata, what the page says about itself still holds.
     document = document or Document()
     facts = read_page_facts(tree)
     title = plain_text(choose_title(facts, document.title or ""), 500)
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    # Any run of spaces as one: a no-break space (&nbsp;) reads as a space.
+    lines = [squash(line) for line in text.splitlines() if line.strip()]
     lines = add_split_pieces(tree, lines)
     lines = fill_gaps(tree, lines)
     lines = drop_other_articles(tree, lines, title)

@@ -6,6 +6,7 @@ list more posts after the article, each its own <article>, and the
 extractor takes them along.
 """
 
+import re
 from collections import Counter
 
 from trafilatura import bare_extraction
@@ -27,6 +28,30 @@ MIN_CHARS = 40
 COVERED_SHARE = 0.5
 SHINGLE = 4
 MIN_OTHER_POSTS = 2
+
+
+# A line break in a paragraph's source is a space on screen (white-space:
+# normal); trafilatura keeps it, and a sentence wrapped in the source comes
+# out as two lines. One before a lower-case letter is such a wrap. <br>
+# (trafilatura's <lb/>) and code keep theirs.
+SOURCE_BREAK = re.compile(r"\s*\n\s*(.?)", re.S)
+
+
+def joined(match):
+    """A source line break as a space before a lower-case letter, else as a line break."""
+    following = match.group(1)
+    return (" " if following.islower() else "\n") + following
+
+
+def render_text(body):
+    """The text of trafilatura's body (changed in place), the source's wrapped sentences joined."""
+    in_code = {inner for code in body.iter("code") for inner in code.iter()}
+    for element in body.iter():
+        if element.text and element not in in_code:
+            element.text = SOURCE_BREAK.sub(joined, element.text)
+        if element.tail and element.getparent() not in in_code:
+            element.tail = SOURCE_BREAK.sub(joined, element.tail)
+    return xmltotxt(body, include_formatting=False)
 
 
 def shingles(text):
@@ -171,7 +196,7 @@ def fuller_text(tree, text):
     )
     if document is None or document.body is None:
         return text
-    fuller = xmltotxt(document.body, include_formatting=False)
+    fuller = render_text(document.body)
     # Counted once per distinct line: a gallery repeats its captions.
     fuller_words = sum(len(line.split()) for line in set(fuller.splitlines()))
     return fuller if fuller_words >= RECALL_GAIN * max(words, 1) else text
