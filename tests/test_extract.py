@@ -484,3 +484,31 @@ def test_a_gap_holding_a_widget_is_left_alone():
     for widget in (menu, related, '<figure><p>A caption under the photo.</p></figure>'):
         html = f"<html><body><div><p>{one}</p>{widget}<p>{two}</p></div></body></html>"
         assert fill_gaps(load_html(html), [one, two]) == [one, two]
+
+
+
+def test_text_is_spaced_as_the_page_shows_it():
+    """No-break spaces (wcxb 0072) and sentences wrapped in the page's source
+    (wcxb 0398) came out as the source has them, and the snippets a reader
+    sees on the page were not found in the text."""
+    from tests.corpus import load_wcxb, wcxb_page_scores
+
+    folder = corpus_path("extraction", "wcxb-articles")
+    for page in (page for page in load_wcxb(folder) if page["name"] in ("0072", "0398")):
+        text = extract_page(page["html"], page["url"]).text
+        assert "\xa0" not in text
+        assert wcxb_page_scores(page, text)[3] == 1.0, page["name"]
+
+
+def test_breaks_the_page_shows_are_kept():
+    """What joins wrapped lines leaves a <br> and a code listing alone."""
+    html = article_page(
+        "<p>The engineers said the\nold spans had\n  really worn out&nbsp;&nbsp;after a century.</p>"
+        "<p>Opening times:<br>Monday to Friday<br>Weekends</p>"
+        "<pre><code>bridge = Bridge(spans=2)\nbridge.open()</code></pre>"
+    )
+    lines = extract_page(html).text.splitlines()
+    assert "The engineers said the old spans had really worn out after a century." in lines
+    text = "\n".join(lines)
+    assert "Monday to Friday\nWeekends" in text
+    assert "bridge = Bridge(spans=2)\nbridge.open()" in text
