@@ -14,6 +14,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils.dateparse import parse_datetime
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -198,7 +199,10 @@ class SearchView(SavedFlagsMixin, ListView):
             if not policy.shows_text:
                 article.snippet_html = ""
             elif policy.limit is not None:
-                article.snippet_html = Truncator(article.snippet_html).chars(policy.limit, html=True)
+                # Cut as HTML, so the <mark>s stay whole: still safe to show.
+                article.snippet_html = mark_safe(
+                    Truncator(article.snippet_html).chars(policy.limit, html=True)
+                )
         context.update(
             query=self.query,
             # Looked up once: request.GET.source in the template missed its key

@@ -87,9 +87,14 @@ def test_max_snippet_cuts_every_excerpt_key_point_and_search_snippet(local_serve
     assert response.context["key_points"]
     for point in response.context["key_points"]:
         assert len(point) <= 40
-    results = client.get(reverse("articles:search"), {"q": "bridge"}).context["object_list"]
+    response = client.get(reverse("articles:search"), {"q": "bridge"})
+    results = response.context["object_list"]
+    assert results
     for result in results:
         assert len(result.snippet_html.replace("<mark>", "").replace("</mark>", "")) <= 40
+    # The cut snippet is still HTML: its marks show as marks, not as text.
+    html = response.content.decode()
+    assert "<mark>" in html and "&lt;mark&gt;" not in html
 
 
 @pytest.mark.django_db
