@@ -11,6 +11,7 @@ the page cache puts on everything an anonymous reader sees.
 """
 
 import time
+from html import escape
 
 from django.db.models.signals import post_delete, post_save
 
@@ -51,6 +52,14 @@ def categories():
 def source_choices():
     """(slug, name) of every source, by name."""
     return kept_list("sources", lambda: list(Source.objects.order_by("name").values_list("slug", "name")))
+
+
+def escaped_source_choices():
+    """(slug, slug escaped, name escaped) of every source, by name, for HTML."""
+    return kept_list(
+        "escaped sources",
+        lambda: [(slug, escape(slug), escape(name)) for slug, name in source_choices()],
+    )
 
 
 def category_changed(sender, **kwargs):

@@ -6,7 +6,7 @@ from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.dates import MONTHS
-from django.utils.html import escape, format_html, format_html_join
+from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import mark_safe
 
 from .. import menus, when
@@ -67,17 +67,14 @@ def placed(messages, place):
 def source_options(chosen):
     """The search form's <option>s of every source, `chosen` selected.
 
-    Written here, not looped in the template: 60 sources took 2 ms there,
-    a fifth of a search page's Python.
+    Written here, not looped in the template (60 sources took 2 ms there),
+    and from names escaped once per menu version: format_html's lazy-string
+    checks took 1 ms a page for them.
     """
-    return format_html_join(
-        "",
-        '<option value="{}"{}>{}</option>',
-        (
-            (slug, mark_safe(" selected") if slug == chosen else "", name)
-            for slug, name in menus.source_choices()
-        ),
-    )
+    return mark_safe("".join(
+        f'<option value="{slug_html}"{" selected" if slug == chosen else ""}>{name_html}</option>'
+        for slug, slug_html, name_html in menus.escaped_source_choices()
+    ))
 
 
 # A related card, as includes/related_card.html wrote it.
@@ -111,6 +108,36 @@ def related_cards(articles):
             source=html_escape(article.source.name),
             time=reltime(article.published_at),
             excerpt=f'<p class="related-excerpt">{html_escape(article.excerpt)}</p>' if article.excerpt else "",
+        )
+        for article in articles
+    ))
+
+
+# A search result, as the loop in articles/search.html wrote it.
+SEARCH_RESULT = (
+    '  <li class="search-result">\n'
+    '    <p class="meta"><a class="source-label" href="{source_url}">{source}</a> · {time}</p>\n'
+    '    <h2 class="card-title"><a href="{url}">{title}</a></h2>\n'
+    '    <p class="card-excerpt">{snippet}</p>\n'
+    "  </li>\n"
+)
+
+
+@register.simple_tag
+def search_results(articles):
+    """A search page's results, one <li> each, their snippets already HTML.
+
+    Written here like the related cards: the template's loop over 20
+    results took about a third of a search page's Python.
+    """
+    return mark_safe("".join(
+        SEARCH_RESULT.format(
+            source_url=html_escape(article.source.get_absolute_url()),
+            source=html_escape(article.source.name),
+            time=reltime(article.published_at),
+            url=html_escape(article.get_absolute_url()),
+            title=html_escape(article.title),
+            snippet=conditional_escape(article.snippet_html),
         )
         for article in articles
     ))
