@@ -468,10 +468,9 @@ class SearchEntry(models.Model):
     original's text, date or source is written, and deletes it when the
     article is hidden, becomes a copy or leaves "ready". Every path that
     writes an article (extraction, relating, moderation, the admin, bulk
-    updates) keeps it right without knowing of it. A row that TOAST takes up
-    (over about 2 KB: most articles' vectors) keeps none of its vector in
-    line (toast_tuple_target), so the rows a search walks to find the newest
-    matches stay small; only the ranked ones are read whole. Empty on
+    updates) keeps it right without knowing of it. Vectors up to a page
+    stay in their rows (toast_tuple_target, 0028): a search ranks the rows
+    it has just visited, without a second read through TOAST. Empty on
     SQLite, which searches otherwise.
     """
 
