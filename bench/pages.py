@@ -5,8 +5,8 @@
 Fills PostgreSQL (BENCH_DATABASE_URL, default .../lede_pages_bench, with a
 _SIZE suffix when two sizes are compared; dropped and recreated) with
 articles, related links, stories and comments, starts gunicorn for each size
-(2 workers, DEBUG off, a Redis cache of its own when the local Redis answers)
-and loads each path with the same tool and 16 connections (wrk when
+(2 workers unless --workers, DEBUG off, a Redis cache of its own when the
+local Redis answers) and loads each path with the same tool and 16 connections (wrk when
 installed, `make bench-tools`; a Python generator otherwise). Prints, per size:
     bytes_per_article=0
     PATH rps=0.0 p50_ms=0.0 p99_ms=0.0 ratio=0.00
@@ -227,7 +227,7 @@ def read_into_memory(database_url):
           file=sys.stderr)
 
 
-def start_site(count, database_url, redis_db, rng, reuse=False):
+def start_site(count, database_url, redis_db, rng, reuse=False, workers=2):
     """A database of `count` articles and gunicorn serving it.
 
     Returns (base URL, process, paths, folder, bytes_per_article line).
@@ -271,7 +271,7 @@ def start_site(count, database_url, redis_db, rng, reuse=False):
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "aggregator.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--log-level", "warning"],
+         "--workers", str(workers), "--log-level", "warning"],
         cwd=ROOT, env=env, start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -308,6 +308,8 @@ def main():
     parser.add_argument("--duration", type=int, default=5, help="Seconds a path, each round.")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2,
+                        help="gunicorn's workers (2, as the targets were set; production runs 4).")
     parser.add_argument("--reuse", action="store_true",
                         help="Keep a database this script filled before (it takes minutes at 1M).")
     parser.add_argument("--fill", type=int, help=argparse.SUPPRESS)  # the child that fills
@@ -326,7 +328,7 @@ def main():
         return
     tool = "wrk" if shutil.which("wrk") else "python"
     print(f"# bench/pages.py --articles {args.articles} --compare {args.compare}; "
-          f"{tool}, {args.connections} connections, {args.duration} s a path, "
+          f"{tool}, {args.connections} connections, {args.workers} workers, {args.duration} s a path, "
           f"median of {args.rounds} rounds, {os.cpu_count()} cores")
     sizes = [c for c in (args.compare, args.articles) if c]
     database_url = os.environ.get(
@@ -336,7 +338,8 @@ def main():
     try:
         for n, count in enumerate(sizes):
             url = database_url if len(sizes) == 1 else f"{database_url}_{count}"
-            sites[count] = start_site(count, url, 15 - 3 * n, random.Random(count), args.reuse)
+            sites[count] = start_site(count, url, 15 - 3 * n, random.Random(count), args.reuse,
+                                      args.workers)
         rounds = {count: [] for count in sizes}
         for round_ in range(args.rounds):
             for count in sizes if round_ % 2 == 0 else sizes[::-1]:
