@@ -177,10 +177,15 @@ def test_two_web_instances_and_two_clusters_share_one_database_and_redis(local_s
                                            story__isnull=False).exists(),
             30, logs,
         )
+        # The new article's own bump is often skipped (its worker bumped for the
+        # first articles within NEW_CONTENT_BUMP_INTERVAL), and then the page
+        # cached just before it shows it when that copy's LIFETIME ends: 59.5 s
+        # after `ready` in a run here. Both times are seen by 0.2 s polls, so a
+        # second of slack; a failed run measured 60.02 s.
         shown = wait_for(
-            lambda: all("Skarn late edition" in get(web + listing) for web in webs), LIFETIME, logs
+            lambda: all("Skarn late edition" in get(web + listing) for web in webs), LIFETIME + 1, logs
         )
-        assert shown - ready <= LIFETIME
+        assert shown - ready <= LIFETIME + 1
     finally:
         for process in processes:
             stop(process)
