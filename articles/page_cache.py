@@ -31,10 +31,15 @@ LIFETIME = 60
 GRACE = 30
 RENEWAL_CLAIM = 10
 # New articles bump the version at most this often per process: a burst of
-# extractions then costs a few bumps, not one shared-cache write each, and a
-# new article still shows within LIFETIME even when its own bump is skipped.
+# extractions then costs a few bumps, not one shared-cache write each. A
+# skipped bump is left due in the shared cache, and the first process to read
+# the version after that makes it (read_shared_version): the new article
+# shows within the interval and a second or two, not a page's LIFETIME.
 NEW_CONTENT_BUMP_INTERVAL = 5.0
 VERSION_KEY = "page-cache-version"
+# When the bump a new article skipped is due (wall clock: processes on other
+# machines read it too).
+PENDING_KEY = "page-cache-version-bump-due"
 NEVER_CACHED = ("/admin/", "/accounts/", "/saved/", "/sw.js", "/healthz", "/readyz", "/media/", "/websub/")
 # After the shared cache failed, this process leaves it alone for a while:
 # every request would otherwise wait for its own refused connection.
@@ -86,10 +91,15 @@ def content_version():
 
 def read_shared_version():
     shared = caches["locks"]
-    version = shared.get(VERSION_KEY)
+    found = shared.get_many([VERSION_KEY, PENDING_KEY])  # one round trip
+    version = found.get(VERSION_KEY)
     if version is None:
         shared.add(VERSION_KEY, fresh_version(), timeout=None)
         version = shared.get(VERSION_KEY)
+    due = found.get(PENDING_KEY)
+    # Only the process that deletes the key bumps: one bump for a burst.
+    if due is not None and time.time() >= due and shared.delete(PENDING_KEY):
+        version = increment_shared_version()
     return version
 
 
@@ -120,8 +130,14 @@ def bump_content_version_for_new_article():
     now = time.monotonic()
     bumped_at = local_version["new_content_bumped_at"]
     if bumped_at is not None and now - bumped_at < NEW_CONTENT_BUMP_INTERVAL:
+        due = time.time() + NEW_CONTENT_BUMP_INTERVAL - (now - bumped_at)
+        # add: the earliest due bump stands; it lapses if no process reads the
+        # version meanwhile (pages then expire within LIFETIME, as before).
+        from_shared(lambda: caches["locks"].add(PENDING_KEY, due, timeout=LIFETIME))
         return False
     bump_content_version()
+    # A bump due from a skip (this process's or another's) is made by this one.
+    from_shared(lambda: caches["locks"].delete(PENDING_KEY))
     local_version["new_content_bumped_at"] = now
     return True
 

@@ -1,3 +1,5 @@
+import time
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -73,6 +75,29 @@ def test_new_articles_bump_the_version_at_most_every_few_seconds(monkeypatch):
     assert page_cache.content_version() > bumped
     clock[0] += page_cache.NEW_CONTENT_BUMP_INTERVAL
     assert page_cache.bump_content_version_for_new_article()
+
+
+def test_a_skipped_bump_is_made_by_the_first_reader_once_it_is_due(monkeypatch):
+    """A new article whose bump was skipped shows within the interval, not a
+    page's lifetime: the bump is left due, and one reader makes it."""
+    from articles import page_cache
+
+    monkeypatch.setattr(page_cache, "NEW_CONTENT_BUMP_INTERVAL", 0.5)
+    monkeypatch.setitem(page_cache.local_version, "new_content_bumped_at", None)
+
+    def read():
+        # As a process does once a second.
+        page_cache.local_version["read_at"] = float("-inf")
+        return page_cache.content_version()
+
+    assert page_cache.bump_content_version_for_new_article()
+    bumped = read()
+    assert not page_cache.bump_content_version_for_new_article()  # skipped
+    assert not page_cache.bump_content_version_for_new_article()  # one due bump for both
+    assert read() == bumped  # not due yet
+    time.sleep(0.6)
+    assert read() == bumped + 1
+    assert read() == bumped + 1  # made once
 
 
 def test_new_article_from_the_extraction_task_shows_at_once(client, local_server, monkeypatch):
