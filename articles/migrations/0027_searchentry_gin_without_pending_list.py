@@ -1,5 +1,7 @@
 from django.db import migrations
 
+from ._only_on import only_on
+
 # GIN's fast update keeps new entries in a pending list (up to 4 MB) that
 # every scan of the index reads in full, and a search scans the index once
 # for each month it reads (articles/search.py). With 600 new articles
@@ -13,20 +15,10 @@ FORWARD = (
 BACKWARD = "ALTER INDEX searchentry_month_vector SET (fastupdate = on);"
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":  # SQLite has no such index
-        schema_editor.execute(FORWARD)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(BACKWARD)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
         ("articles", "0026_searchentry_month"),
     ]
 
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [only_on("postgresql", FORWARD, BACKWARD)]

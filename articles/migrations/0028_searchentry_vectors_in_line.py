@@ -1,5 +1,7 @@
 from django.db import migrations
 
+from ._only_on import only_on
+
 # 0025 moved every vector out of line (toast_tuple_target = 128) when a
 # search visited each match's row for its date. Since 0026 a search visits
 # only the rows of the months it reads, about one heap page a match either
@@ -19,20 +21,10 @@ FORWARD = "ALTER TABLE articles_searchentry SET (toast_tuple_target = 8160);"
 BACKWARD = "ALTER TABLE articles_searchentry SET (toast_tuple_target = 128);"
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":  # SQLite has no such table's rows
-        schema_editor.execute(FORWARD)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(BACKWARD)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
         ("articles", "0027_searchentry_gin_without_pending_list"),
     ]
 
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [only_on("postgresql", FORWARD, BACKWARD)]

@@ -68,8 +68,8 @@ def source_options(chosen):
     """The search form's <option>s of every source, `chosen` selected.
 
     Written here, not looped in the template (60 sources took 2 ms there),
-    and from names escaped once per menu version: format_html's lazy-string
-    checks took 1 ms a page for them.
+    and from names escaped once per menu version rather than by format_html
+    per option: 0.4-0.5 ms less of a search page's Python (in process).
     """
     return mark_safe("".join(
         f'<option value="{slug_html}"{" selected" if slug == chosen else ""}>{name_html}</option>'

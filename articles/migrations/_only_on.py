@@ -1,0 +1,20 @@
+"""SQL that one database kind runs and the others skip, as a migration operation.
+
+The leading underscore keeps Django's migration loader from reading this
+module as a migration.
+"""
+
+from django.db import migrations
+
+
+def only_on(vendor, forward, backward):
+    """RunPython executing `forward` (reversed: `backward`) on `vendor` only."""
+
+    def runner(sql):
+        def run(apps, schema_editor):
+            if schema_editor.connection.vendor == vendor:
+                schema_editor.execute(sql)
+
+        return run
+
+    return migrations.RunPython(runner(forward), runner(backward))
