@@ -56,8 +56,11 @@ def _columns(model, alias, exclude, vendor):
     return Columns(model, alias, exclude)
 
 
-def columns(model, alias, exclude=()):
-    """`model`'s columns but `exclude` (field names), worked out once per database kind."""
+def columns(model, alias, exclude=(), only=None):
+    """`model`'s columns but `exclude`, or `only` those (field names), worked out
+    once per database kind."""
+    if only is not None:
+        exclude = [field.name for field in model._meta.concrete_fields if field.name not in only]
     return _columns(model, alias, frozenset(exclude), connection.vendor)
 
 

@@ -248,6 +248,38 @@ def test_search_ranks_only_the_newest_matches_in_one_scan(monkeypatch, django_as
     assert all("\x02" in a.snippet for a in page)  # the hits marked for highlighting
 
 
+def test_a_search_page_costs_the_same_queries_for_3_results_as_for_12(client):
+    """A result reads only the columns it shows: a field it left out, read
+    while the page renders, would cost a query a result."""
+    source = make_source(name="Harbour Gazette", slug="harbour-gazette")
+    for n in range(12):
+        make_article(source=source, title=f"Tide report {n}", summary="The harbour gates close" + (" by the quay." if n < 3 else "."),
+                     page_terms={"max_snippet": 20} if n == 0 else {})
+
+    def page(query):
+        client.get(reverse("articles:search"), {"q": query})  # the menus, cached
+        from django.test.utils import CaptureQueriesContext
+
+        from articles import page_cache
+
+        page_cache.bump_content_version()  # no copy of the page served
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("articles:search"), {"q": query})
+        return response, len(queries.captured_queries)
+
+    few, few_queries = page("harbour quay")
+    many, many_queries = page("harbour gates")
+    assert len(few.context["article_list"]) == 3 and len(many.context["article_list"]) == 12
+    assert few_queries == many_queries
+    html = many.content.decode()
+    assert html.count('<li class="search-result">') == 12
+    assert "Tide report 5</a>" in html and ">Harbour Gazette</a>" in html and "<time datetime=" in html
+    assert "<mark>harbour</mark>" in html
+    # The policy of the result whose page allows 20 characters of snippet, read.
+    cut = next(a for a in many.context["article_list"] if a.title == "Tide report 0")
+    assert len(cut.snippet_html.replace("<mark>", "").replace("</mark>", "")) <= 20
+
+
 def test_search_finds_a_name_only_in_the_text_and_marks_whole_words(client):
     """A name that appears only in the article's text is found (SQLite too);
     highlighting marks whole words."""
