@@ -17,6 +17,9 @@ ratio is to /healthz in the same round. Each figure is the median of
 loop runs up to 1.6x slower from one minute to the next, and taking turns
 puts that drift on both sizes alike. "(uncached)" lines hit a different
 article or query on every request, so they measure the database path.
+After the rounds, "(uncached, one reader)" lines load the same kind of
+paths with one connection, once: the time a page takes when nobody queues
+ahead (at 16 connections, a request mostly waits for the 15 before it).
 Before the load, each database's tables and indexes are read into the OS's
 page cache (pg_prewarm), as a server that has run a while has them.
 """
@@ -72,9 +75,10 @@ class FreshPaths:
 
 
 def load_wrk(url, seconds, connections, fresh=None, folder=None):
-    command = ["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    threads = min(WRK_THREADS, connections)
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if fresh:
-        command[1:1] = ["-s", fresh_paths_script(fresh, folder)]
+        command[1:1] = ["-s", fresh_paths_script(fresh, folder, threads)]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
@@ -136,7 +140,7 @@ def load_python(base, seconds, connections, fresh=None, path=None):
     )
 
 
-def fresh_paths_script(fresh, folder):
+def fresh_paths_script(fresh, folder, threads=WRK_THREADS):
     """A wrk script whose threads walk the unused paths in turn, none asked twice.
 
     Prints fresh_paths_used=N: how far into the list the threads got.
@@ -156,7 +160,7 @@ function init(args)
   counter = 0
 end
 function request()
-  local index = counter * {WRK_THREADS} + id
+  local index = counter * {threads} + id
   counter = counter + 1
   return wrk.format("GET", paths[index % #paths + 1])
 end
@@ -164,7 +168,7 @@ function done(summary, latency, requests)
   local used = 0
   for _, thread in ipairs(threads) do
     local asked = thread:get("counter")
-    if asked > 0 then used = math.max(used, (asked - 1) * {WRK_THREADS} + thread:get("id") + 1) end
+    if asked > 0 then used = math.max(used, (asked - 1) * {threads} + thread:get("id") + 1) end
   end
   io.write("fresh_paths_used=" .. used .. "\\n")
 end
@@ -349,6 +353,15 @@ def main():
                 for label, (rps, p50, p99) in rounds[count][-1].items():
                     print(f"    {label} rps={rps:.1f} p50_ms={p50:.1f} p99_ms={p99:.1f}",
                           file=sys.stderr)
+        # The uncached paths again with one connection: what a page costs when
+        # nobody waits behind anybody else. At 16 connections a request mostly
+        # waits for the 15 ahead of it (p50 near 16 / rps), and its p99 is
+        # that queue's; this line is the service time itself.
+        alone = {}
+        for count in sizes:
+            base, _server, paths, folder, _storage = sites[count]
+            uncached = [(label, target) for label, target in paths if isinstance(target, FreshPaths)]
+            alone[count] = measure(base, uncached, args.duration, 1, folder)
     finally:
         for _base, server, _paths, _folder, _storage in sites.values():
             os.killpg(server.pid, signal.SIGTERM)
@@ -366,6 +379,9 @@ def main():
             medians[count][label] = rps
             ratio = statistics.median(ratios) if ratios else 0.0
             print(f"{label} rps={rps:.1f} p50_ms={p50:.1f} p99_ms={p99:.1f} ratio={ratio:.2f}")
+        for label, (rps, p50, p99) in alone[count].items():
+            print(f"{label.replace('(uncached)', '(uncached, one reader)')} rps={rps:.1f} "
+                  f"p50_ms={p50:.1f} p99_ms={p99:.1f}")
     if len(sizes) == 2:
         small, large = sizes
         # Same paths in the same order; the article's path differs by size.
