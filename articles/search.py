@@ -5,16 +5,14 @@ import functools
 import re
 from datetime import timedelta
 
-from django.contrib.postgres.search import SearchQuery
 from django.db import connection
 from django.db.models import F, Q
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from . import fts5, rows
-from .models import Article, SearchEntry, Source
+from .models import Article, Source
 
 CONFIG = "english"
 MAX_QUERY_LENGTH = 200
@@ -59,8 +57,7 @@ def search_articles(text, source=None, category=None, period=None):
     if not any(ch.isalnum() for ch in text):
         return None
     if uses_postgres():
-        entries = filtered(SearchEntry.objects.all(), source, category, period)
-        return RankedSearch(entries, text, since(period))
+        return RankedSearch(text, source, category, since(period))
     articles = filtered(Article.objects.for_list().originals(), source, category, period)
     if connection.vendor == "sqlite":
         query = fts5.fts5_query(text)
@@ -90,36 +87,47 @@ class RankedSearch:
 
     model = Article  # ListView names the context's list after it
 
-    def __init__(self, entries, text, since=None):
-        self.entries, self.text, self.since = entries, text, since
-        self.query = SearchQuery(text, search_type="websearch", config=CONFIG)
+    def __init__(self, text, source=None, category=None, since=None):
+        self.text, self.source, self.category, self.since = text, source, category, since
 
     @functools.cached_property
     def ids(self):
-        # One month's newest matches: the GIN index over (month, vector)
-        # finds them without visiting other months' rows.
-        in_month = (
-            self.entries.filter(vector=self.query, month=RawSQL("m.month", ()))
-            .order_by("-published_at", "-article_id")
-            .values_list("article_id", "published_at", "vector")[:MAX_RANKED]
-        )
-        sql, params = in_month.query.sql_with_params()
+        # Written as SQL: the ORM took 0.33 ms to compile it for every search.
+        where, params = [], []
+        if self.source:
+            where.append("e.source_id = (SELECT id FROM articles_source WHERE slug = %s)")
+            params.append(self.source)
+        if self.category:
+            where.append(
+                "e.source_id IN (SELECT s.id FROM articles_source s"
+                " JOIN articles_category c ON c.id = s.category_id WHERE c.slug = %s)"
+            )
+            params.append(self.category)
+        if self.since:
+            where.append("e.published_at >= %s")
+            params.append(self.since)
         with connection.cursor() as cursor:
             cursor.execute(
                 # Month by month, newest first, until MAX_RANKED: the LIMIT
                 # stops the nested loop over the months, so a common word
                 # reads its last months only. The bounds are the archive's
-                # newest and oldest dates (two reads of the date index).
-                # Named here, whatever Django calls them; only the ids come
+                # newest and oldest dates (two reads of the date index). In a
+                # month, the GIN index over (month, vector) finds its matches
+                # without visiting other months' rows. Only the ids come
                 # back: decoding thousands of dates in Python is a cost of its own.
                 "SELECT n.id FROM (SELECT e.id, e.published_at, e.vector FROM generate_series("
                 " (SELECT articles_month(max(published_at)) FROM articles_article),"
                 " greatest((SELECT articles_month(min(published_at)) FROM articles_article),"
                 " articles_month(%s)), -1) AS m (month)"
-                f" CROSS JOIN LATERAL ({sql}) AS e (id, published_at, vector) LIMIT %s) AS n"
+                " CROSS JOIN LATERAL (SELECT e.article_id, e.published_at, e.vector"
+                " FROM articles_searchentry e WHERE e.month = m.month"
+                " AND e.vector @@ websearch_to_tsquery(%s::regconfig, %s)"
+                + "".join(f" AND {clause}" for clause in where)
+                + " ORDER BY e.published_at DESC, e.article_id DESC LIMIT %s) AS e (id, published_at, vector)"
+                " LIMIT %s) AS n"
                 " ORDER BY ts_rank(n.vector, websearch_to_tsquery(%s::regconfig, %s)) DESC,"
                 " n.published_at DESC, n.id DESC",
-                [self.since, *params, MAX_RANKED, CONFIG, self.text],
+                [self.since, CONFIG, self.text, *params, MAX_RANKED, MAX_RANKED, CONFIG, self.text],
             )
             return [row[0] for row in cursor.fetchall()]
 

@@ -248,6 +248,35 @@ def test_search_ranks_only_the_newest_matches_in_one_scan(monkeypatch, django_as
     assert all("\x02" in a.snippet for a in page)  # the hits marked for highlighting
 
 
+def test_search_filters_by_source_category_and_period_together(client):
+    """Each filter of the search form narrows the matches, and they combine."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    sport, world = make_category(name="Sport", slug="sport"), make_category(name="World", slug="world")
+    league = make_source(category=sport, slug="league-news")
+    wire = make_source(category=world, slug="world-wire")
+    other = make_source(category=sport, slug="match-report")
+    fresh = make_article(source=league, title="Harbour derby tonight", published_at=now - timedelta(hours=2))
+    older = make_article(source=league, title="Harbour derby preview", published_at=now - timedelta(days=3))
+    abroad = make_article(source=wire, title="Harbour reopens abroad", published_at=now - timedelta(hours=1))
+    rival = make_article(source=other, title="Harbour derby report", published_at=now - timedelta(days=40))
+
+    def found(**filters):
+        response = client.get(reverse("articles:search"), {"q": "harbour", **filters})
+        return {a.pk for a in response.context["article_list"]}
+
+    assert found() == {fresh.pk, older.pk, abroad.pk, rival.pk}
+    assert found(category="sport") == {fresh.pk, older.pk, rival.pk}
+    assert found(source="league-news") == {fresh.pk, older.pk}
+    assert found(period="day") == {fresh.pk, abroad.pk}
+    assert found(period="week", category="sport") == {fresh.pk, older.pk}
+    assert found(period="month", category="sport", source="match-report") == set()
+    assert found(category="sport", source="world-wire") == set()
+
+
 def test_a_search_page_costs_the_same_queries_for_3_results_as_for_12(client):
     """A result reads only the columns it shows: a field it left out, read
     while the page renders, would cost a query a result."""
