@@ -76,13 +76,12 @@ class RankedSearch:
     A common word can match much of the archive, and ranking it all would
     make the cost grow with the archive: only the newest matches are ranked.
     They are found in the narrow SearchEntry table month by month, newest
-    first, until there are enough (a GIN index over (month, vector), then
-    rows of a few dozen bytes for their dates): a word common in the whole
-    archive costs what its last months' matches cost. Only those ranked have
-    their vectors read from TOAST; the ranking is outside the LIMIT so that
-    PostgreSQL cannot compute it for every match. Only ids leave the
-    database, and the page's own rows (and their snippets) are read by id
-    (bench/NOTES-pages.md has the figures).
+    first, until there are enough (a GIN index over (month, vector)): a word
+    common in the whole archive costs what its last months' matches cost.
+    Their vectors are in the rows just visited (migration 0028), and the
+    ranking is outside the LIMIT so that PostgreSQL cannot compute it for
+    every match. Only ids leave the database, and the page's own rows (and
+    their snippets) are read by id (bench/NOTES-pages.md has the figures).
     """
 
     model = Article  # ListView names the context's list after it
