@@ -84,13 +84,17 @@ def read(sql, params, *parts):
     return [tuple(part.build(row[begin:end]) for part, begin, end in bounds) for row in rows]
 
 
-def cards(sql, params, *extras):
+def cards(sql, params, *extras, only=None):
     """Articles with their sources, as Article.objects.for_list() gives them, from
     `sql` selecting {columns} (the article's card columns as a, its source's as
-    s), then one value for each name of `extras`, set on the article."""
+    s), then one value for each name of `extras`, set on the article.
+    `only`: (article fields, source fields), for a read that needs fewer."""
     from .models import HEAVY_COLUMNS, Article, Source
 
-    parts = [columns(Article, "a", exclude=HEAVY_COLUMNS), columns(Source, "s")]
+    if only is None:
+        parts = [columns(Article, "a", exclude=HEAVY_COLUMNS), columns(Source, "s")]
+    else:
+        parts = [columns(Article, "a", only=only[0]), columns(Source, "s", only=only[1])]
     parts += [Value() for _ in extras]
     result = []
     for article, source, *values in read(sql.replace("{columns}", "{0}, {1}"), params, *parts):

@@ -12,7 +12,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from . import fts5, rows
-from .models import Article, Source
+from .models import Article
 
 CONFIG = "english"
 MAX_QUERY_LENGTH = 200
@@ -145,19 +145,15 @@ class RankedSearch:
         # Written as SQL (articles/rows.py): the ORM took 3 ms to compile this read.
         # Only what a result shows and its display policy needs: the card's 56
         # columns took 0.65 ms more of Python to fetch and build (bench/NOTES-pages.md).
-        found = []
-        for article, source, snippet in rows.read(
-            "SELECT {0}, {1}, ts_headline(%s::regconfig, a.summary,"
+        found = rows.cards(
+            "SELECT {columns}, ts_headline(%s::regconfig, a.summary,"
             " websearch_to_tsquery(%s::regconfig, %s), %s)"
             " FROM articles_article a JOIN articles_source s ON s.id = a.source_id"
             f" WHERE a.id IN ({', '.join(['%s'] * len(ids))}) AND a.state = %s AND NOT a.is_hidden",
             [CONFIG, CONFIG, self.text, HEADLINE_OPTIONS, *ids, Article.State.READY],
-            rows.columns(Article, "a", only=RESULT_COLUMNS),
-            rows.columns(Source, "s", only=RESULT_SOURCE_COLUMNS),
-            rows.Value(),
-        ):
-            article.source, article.snippet = source, snippet
-            found.append(article)
+            "snippet",
+            only=(RESULT_COLUMNS, RESULT_SOURCE_COLUMNS),
+        )
         by_id = {article.pk: article for article in found}
         # A row hidden since the ids were read is left out, not an error.
         return [by_id[pk] for pk in ids if pk in by_id]

@@ -5,8 +5,9 @@ A page shows up to 20 relative times. Through django.contrib.humanize, each
 looked up its words through lazy translation (a gettext per unit and per
 plural), most of its cost. The site speaks English (LANGUAGE_CODE, no
 LocaleMiddleware); under any other active language `ago` returns None and
-the caller uses naturaltime itself. Django's own timesince does the
-calendar arithmetic, so the words are the same.
+the caller uses naturaltime itself. `since` is Django's timesince
+arithmetic, step for step, so the words are the same (a test compares them
+with naturaltime's over 58,000 distances).
 """
 
 from datetime import datetime, timezone
@@ -64,7 +65,7 @@ def ago(value, now=None, english=None):
 def since(value, now):
     """timesince(value, now, time_strings=UNITS) for a `value` a day or more
     before `now`: Django's calendar arithmetic, without the gettext of its
-    ", " (half of its 12 us, on every relative time of a page)."""
+    ", " (5.4 against 13.5 us, on every relative time of a page)."""
     now = now.astimezone(value.tzinfo)
     total_months = (now.year - value.year) * 12 + (now.month - value.month)
     if value.day > now.day or (value.day == now.day and value.time() > now.time()):
