@@ -17,6 +17,7 @@ from django.db.models.signals import post_delete, post_save
 
 from .models import Category, Source
 from .page_cache import LIFETIME, bump_content_version, content_version
+from .paths import where
 
 MAX_AGE = LIFETIME
 # The source fields a menu shows; fetches save others (health, validators).
@@ -59,6 +60,25 @@ def escaped_source_choices():
     return kept_list(
         "escaped sources",
         lambda: [(slug, escape(slug), escape(name)) for slug, name in source_choices()],
+    )
+
+
+def escaped_nav_categories():
+    """(pk, path escaped, name escaped) of the navigation's categories, for HTML.
+
+    The paths depend on the script prefix and URLconf, which are part of the key.
+    """
+    return kept_list(
+        ("escaped nav", *where()),
+        lambda: [(c.pk, escape(c.get_absolute_url()), escape(c.name)) for c in nav_categories()],
+    )
+
+
+def escaped_categories():
+    """(slug, slug escaped, name escaped) of every category, by name, for HTML."""
+    return kept_list(
+        "escaped categories",
+        lambda: [(c.slug, escape(c.slug), escape(c.name)) for c in categories()],
     )
 
 

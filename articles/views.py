@@ -209,7 +209,6 @@ class SearchView(SavedFlagsMixin, ListView):
             # (and raised) once for every source of the list.
             chosen={name: self.request.GET.get(name, "") for name in ("source", "category", "period")},
             unusable=self.unusable and bool(self.query.strip()),
-            categories=menus.categories(),
             periods=PERIODS,
         )
         return context

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.contrib.humanize.templatetags import humanize
 from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse, set_script_prefix
 from django.utils import translation
 from django.utils.dates import MONTHS
@@ -17,12 +18,12 @@ from django.utils.text import Truncator
 from django.utils.timezone import now as timezone_now
 
 from articles.models import Article, Tag
-from articles.paths import fixed_path, slug_path
-from articles.templatetags.lede import related_cards, reltime
+from articles.paths import fixed_path, slug_path, static_path
+from articles.templatetags.lede import nav_category_links, related_cards, reltime
 from articles.terms import cut
 from articles import when
 from articles.when import ago
-from tests.factories import make_article, make_source
+from tests.factories import make_article, make_category, make_source
 
 # Plain letters, wide and astral characters, and the marks Truncator counts
 # as nothing (alone, after a letter, or where NFC would fold them).
@@ -93,6 +94,45 @@ def test_the_search_form_keeps_the_chosen_source_and_escapes_names(client):
     assert html.index('value="alpha"') < html.index('value="beta"') < html.index('value="gamma"')
     plain = client.get(reverse("articles:search"), {"q": "harbour"}).content.decode()
     assert " selected>" not in plain and "Harbour crane collapses" in plain
+
+
+@pytest.mark.django_db
+def test_the_search_form_keeps_the_chosen_category_and_escapes_names(client):
+    make_category(name="Science & <Health>", slug="science")
+    make_category(name="Arts", slug="arts")
+    html = client.get(reverse("articles:search"), {"q": "harbour", "category": "science"}).content.decode()
+    assert '<option value="science" selected>Science &amp; &lt;Health&gt;</option>' in html
+    assert '<option value="arts">Arts</option>' in html
+    assert html.index('value="arts"') < html.index('value="science"')  # by name
+    assert html.count(" selected>") == 1
+
+
+@pytest.mark.django_db
+def test_the_navigation_marks_the_current_category_under_each_script_prefix(client):
+    science = make_category(name="Science & <Health>", slug="science")
+    make_source(category=science)
+    make_source(category=make_category(name="Arts", slug="arts"))
+    make_category(name="Empty", slug="empty")  # no sources: not in the navigation
+    html = client.get(science.get_absolute_url()).content.decode()
+    assert '<li><a href="/categories/science/" aria-current="page">Science &amp; &lt;Health&gt;</a></li>' in html
+    assert '<li><a href="/categories/arts/">Arts</a></li>' in html
+    assert "Empty" not in html and html.count('aria-current="page"') == 1
+    # A page of no category marks none (the search form's "category" is a slug).
+    html = client.get(reverse("articles:search"), {"q": "x", "category": "science"}).content.decode()
+    assert 'aria-current="page">Science' not in html
+    try:
+        set_script_prefix("/news/")
+        assert nav_category_links(science).startswith('<li><a href="/news/categories/arts/">')
+    finally:
+        set_script_prefix("/")
+    assert nav_category_links(science).startswith('<li><a href="/categories/arts/">')
+
+
+def test_static_paths_follow_the_settings(settings):
+    assert static_path("css/site.css") == static("css/site.css")
+    settings.STATIC_URL = "/assets/"
+    assert static_path("css/site.css") == static("css/site.css")
+    assert static_path("css/site.css").startswith("/assets/css/site")
 
 
 @pytest.mark.django_db

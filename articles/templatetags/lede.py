@@ -10,7 +10,8 @@ from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import mark_safe
 
 from .. import menus, when
-from ..paths import fixed_path
+from ..models import Category
+from ..paths import fixed_path, static_path
 
 register = template.Library()
 
@@ -48,6 +49,12 @@ def path(name):
     return fixed_path(name)
 
 
+@register.simple_tag
+def asset(path):
+    """{% static path %} for the files every page links (articles/paths.py)."""
+    return static_path(path)
+
+
 @register.filter
 def absolute(url, request):
     """`url` as an absolute address: a stored file's URL is a path on local disk."""
@@ -74,6 +81,34 @@ def source_options(chosen):
     return mark_safe("".join(
         f'<option value="{slug_html}"{" selected" if slug == chosen else ""}>{name_html}</option>'
         for slug, slug_html, name_html in menus.escaped_source_choices()
+    ))
+
+
+@register.simple_tag
+def category_options(chosen):
+    """The search form's <option>s of every category, `chosen` (a slug) selected,
+    written as source_options writes the sources'."""
+    return mark_safe("".join(
+        f'<option value="{slug_html}"{" selected" if slug == chosen else ""}>{name_html}</option>'
+        for slug, slug_html, name_html in menus.escaped_categories()
+    ))
+
+
+CURRENT = ' aria-current="page"'
+
+
+@register.simple_tag
+def nav_category_links(current):
+    """The navigation's <li> links to its categories, `current`'s (a Category,
+    or anything else on pages of no category) marked as the current page.
+
+    Every page shows them: looped in the template with each path reversed,
+    they took a third of base.html's render (bench/NOTES-pages.md).
+    """
+    current_pk = current.pk if isinstance(current, Category) else None
+    return mark_safe("".join(
+        f'<li><a href="{path_html}"{CURRENT if pk == current_pk else ""}>{name_html}</a></li>'
+        for pk, path_html, name_html in menus.escaped_nav_categories()
     ))
 
 
