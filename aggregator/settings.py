@@ -126,6 +126,11 @@ else:
     # A database that does not answer fails a request in seconds (a 503),
     # instead of holding it until the web server's timeout.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    # No JIT compilation: the site's statements run in milliseconds, and a
+    # plan whose rows PostgreSQL cannot estimate (a search's month-keyed
+    # lookup, articles/search.py) crossed jit_above_cost and spent 190 ms
+    # compiling a 10 ms statement (bench/NOTES-pages.md).
+    DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FORMS_URLFIELD_ASSUME_HTTPS = True

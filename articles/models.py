@@ -480,7 +480,7 @@ class SearchEntry(models.Model):
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="+", db_index=False)
     published_at = models.DateTimeField()
     # published_at's month in UTC, counted from year 0 (year * 12 + month - 1),
-    # the first column of the GIN index a search reads month by month (0026).
+    # the key of the GIN index a search reads month by month (0026, 0029).
     month = models.IntegerField()
     vector = SearchVectorField()
 

@@ -76,8 +76,9 @@ class RankedSearch:
     A common word can match much of the archive, and ranking it all would
     make the cost grow with the archive: only the newest matches are ranked.
     They are found in the narrow SearchEntry table month by month, newest
-    first, until there are enough (a GIN index over (month, vector)): a word
-    common in the whole archive costs what its last months' matches cost.
+    first, until there are enough (a GIN index of each row's lexemes keyed
+    by its month, migration 0029): a word common in the whole archive costs
+    what its last months' matches cost.
     Their vectors are in the rows just visited (migration 0028), and the
     ranking is outside the LIMIT so that PostgreSQL cannot compute it for
     every match. Only ids leave the database, and the page's own rows (and
@@ -111,22 +112,26 @@ class RankedSearch:
                 # stops the nested loop over the months, so a common word
                 # reads its last months only. The bounds are the archive's
                 # newest and oldest dates (two reads of the date index). In a
-                # month, the GIN index over (month, vector) finds its matches
-                # without visiting other months' rows. Only the ids come
-                # back: decoding thousands of dates in Python is a cost of its own.
-                "SELECT n.id FROM (SELECT e.id, e.published_at, e.vector FROM generate_series("
+                # month, the GIN index of lexemes keyed by their month
+                # (migration 0029) finds the rows holding the query's words
+                # in that month, and the exact query (phrases, negations)
+                # is checked on them. Only the ids come back: decoding
+                # thousands of dates in Python is a cost of its own.
+                "SELECT n.id FROM (SELECT e.id, e.published_at, e.vector FROM"
+                " websearch_to_tsquery(%s::regconfig, %s) AS q (query), generate_series("
                 " (SELECT articles_month(max(published_at)) FROM articles_article),"
                 " greatest((SELECT articles_month(min(published_at)) FROM articles_article),"
                 " articles_month(%s)), -1) AS m (month)"
                 " CROSS JOIN LATERAL (SELECT e.article_id, e.published_at, e.vector"
                 " FROM articles_searchentry e WHERE e.month = m.month"
-                " AND e.vector @@ websearch_to_tsquery(%s::regconfig, %s)"
+                " AND articles_month_lexemes(e.vector, e.month) @@ articles_month_query(q.query, m.month)"
+                " AND e.vector @@ q.query"
                 + "".join(f" AND {clause}" for clause in where)
                 + " ORDER BY e.published_at DESC, e.article_id DESC LIMIT %s) AS e (id, published_at, vector)"
                 " LIMIT %s) AS n"
                 " ORDER BY ts_rank(n.vector, websearch_to_tsquery(%s::regconfig, %s)) DESC,"
                 " n.published_at DESC, n.id DESC",
-                [self.since, CONFIG, self.text, *params, MAX_RANKED, MAX_RANKED, CONFIG, self.text],
+                [CONFIG, self.text, self.since, *params, MAX_RANKED, MAX_RANKED, CONFIG, self.text],
             )
             return [row[0] for row in cursor.fetchall()]
 

@@ -194,9 +194,9 @@ def fill(count):
         )
         run("SELECT setval(pg_get_serial_sequence('articles_story', 'id'), %s)", [stories])
         # Built once at the end, as a bulk load would.
-        gin = run("SELECT indexdef FROM pg_indexes WHERE indexname = 'searchentry_month_vector'")
+        gin = run("SELECT indexdef FROM pg_indexes WHERE indexname = 'searchentry_month_lexemes'")
         gin = gin.fetchone()[0]
-        run("DROP INDEX searchentry_month_vector")
+        run("DROP INDEX searchentry_month_lexemes")
     started = step("sources and stories", started)
 
     first_id = 1

@@ -94,7 +94,7 @@ def test_new_entries_go_into_the_index_not_a_pending_list_every_search_would_rea
         make_article(source=source, title=f"Harbour {n}", body_text=f"harbour crane {n} " * 50)
     with connection.cursor() as cursor:
         # The number of pending-list pages it had to move: none.
-        cursor.execute("SELECT gin_clean_pending_list('searchentry_month_vector'::regclass)")
+        cursor.execute("SELECT gin_clean_pending_list('searchentry_month_lexemes'::regclass)")
         assert cursor.fetchone()[0] == 0
     assert len(found("harbour crane")) == 20
 
@@ -129,3 +129,49 @@ def test_the_newest_matches_are_read_month_by_month(monkeypatch):
     # A new date moves the entry to its month.
     Article.objects.filter(pk=matches[4].pk).update(published_at=timezone.now())
     assert set(found("harbour", period="week")) == {recent.pk, matches[4].pk}
+
+
+def test_phrases_negations_and_either_find_what_they_say_in_every_month():
+    """The month-keyed index looks a phrase up as its words and a negation not
+    at all (migration 0029): the exact query, checked on the rows, decides."""
+    from datetime import datetime, timezone as dt_timezone
+
+    source = make_source()
+    texts = {
+        "phrase": "The central bank raised rates on Monday.",
+        "apart": "The bank by the central station closed.",
+        "either": "Flood warnings along the river.",
+        "quoted": "Officials say it's over for the o'clock shift.",
+        "other": "Council budget vote delayed.",
+    }
+    made = {}
+    for n, (name, body) in enumerate(texts.items()):
+        for month in (11, 12):  # the same texts in two months
+            made[name, month] = make_article(
+                source=source, title=f"Report {n} {month}", body_text=body,
+                published_at=datetime(2025, month, 10, tzinfo=dt_timezone.utc),
+            )
+
+    with connection.cursor() as cursor:
+        # A handful of rows would be read whole; the index is what is tested.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(
+            "EXPLAIN SELECT 1 FROM articles_searchentry e WHERE"
+            " articles_month_lexemes(e.vector, e.month) @@ articles_month_query('bank', 24310)"
+        )
+        assert "searchentry_month_lexemes" in " ".join(row[0] for row in cursor.fetchall())
+
+    def names(text):
+        ids = set(found(text))
+        return {name for (name, _month), article in made.items() if article.pk in ids}
+
+    assert names('"central bank"') == {"phrase"}
+    assert names("central bank") == {"phrase", "apart"}
+    assert names('bank -"central bank"') == {"apart"}
+    assert names('"central bank" or flood') == {"phrase", "either"}
+    assert names("o'clock") == {"quoted"}
+    # Nothing to look up but a negation: every row of each month is a candidate.
+    assert names("-bank -flood -o'clock") == {"other"}
+    assert names("the and of") == set()  # stop words only
+    for name in ("phrase", "apart"):  # both months of each
+        assert {made[name, 11].pk, made[name, 12].pk} <= set(found("central bank"))
