@@ -104,3 +104,13 @@ def test_static_files_are_hashed_compressed_and_cached_for_a_year(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+@pytest.mark.django_db
+@pytest.mark.postgresql(reason="JIT is PostgreSQL's")
+def test_the_site_connects_to_postgresql_without_jit():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
