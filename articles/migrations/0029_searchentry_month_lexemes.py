@@ -36,24 +36,40 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     END
 $$;
 """
-FORWARD = FUNCTIONS + (
-    "SET LOCAL maintenance_work_mem = '256MB';"
-    "CREATE INDEX IF NOT EXISTS searchentry_month_lexemes ON articles_searchentry"
-    " USING gin (articles_month_lexemes(vector, month)) WITH (fastupdate = off);"
-    "DROP INDEX searchentry_month_vector;"
-    "ANALYZE articles_searchentry;"
-)
-BACKWARD = (
-    "SET LOCAL maintenance_work_mem = '256MB';"
-    "CREATE INDEX searchentry_month_vector ON articles_searchentry"
-    " USING gin (month, vector) WITH (fastupdate = off);"
-    "DROP INDEX searchentry_month_lexemes;"
-    "DROP FUNCTION articles_month_query(tsquery, integer);"
-    "DROP FUNCTION articles_month_lexemes(tsvector, integer);"
-)
+# Built and dropped concurrently: at 1,000,000 articles the build takes
+# minutes, which would otherwise hold every new article's search entry.
+# A build that failed leaves an invalid index, dropped before the next try.
+DROP_INVALID = """
+DO $$ BEGIN
+    IF EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+               WHERE c.relname = 'searchentry_month_lexemes' AND NOT i.indisvalid) THEN
+        DROP INDEX searchentry_month_lexemes;
+    END IF;
+END $$;
+"""
+FORWARD = [
+    FUNCTIONS,
+    DROP_INVALID,
+    "SET maintenance_work_mem = '256MB'",
+    "CREATE INDEX CONCURRENTLY IF NOT EXISTS searchentry_month_lexemes ON articles_searchentry"
+    " USING gin (articles_month_lexemes(vector, month)) WITH (fastupdate = off)",
+    "RESET maintenance_work_mem",
+    "DROP INDEX CONCURRENTLY IF EXISTS searchentry_month_vector",
+    "ANALYZE articles_searchentry",
+]
+BACKWARD = [
+    "SET maintenance_work_mem = '256MB'",
+    "CREATE INDEX CONCURRENTLY IF NOT EXISTS searchentry_month_vector ON articles_searchentry"
+    " USING gin (month, vector) WITH (fastupdate = off)",
+    "RESET maintenance_work_mem",
+    "DROP INDEX CONCURRENTLY IF EXISTS searchentry_month_lexemes",
+    "DROP FUNCTION articles_month_query(tsquery, integer)",
+    "DROP FUNCTION articles_month_lexemes(tsvector, integer)",
+]
 
 
 class Migration(migrations.Migration):
+    atomic = False  # CREATE INDEX CONCURRENTLY runs outside a transaction
 
     dependencies = [
         ("articles", "0028_searchentry_vectors_in_line"),
