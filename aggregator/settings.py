@@ -128,7 +128,7 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
     # No JIT compilation: the site's statements run in milliseconds, and a
     # plan whose rows PostgreSQL cannot estimate (a search's month-keyed
-    # lookup, articles/search.py) crossed jit_above_cost and spent 190 ms
+    # lookup, articles/search.py) crossed jit_above_cost and spent 187 ms
     # compiling a 10 ms statement (bench/NOTES-pages.md).
     DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 

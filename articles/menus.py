@@ -55,12 +55,14 @@ def source_choices():
     return kept_list("sources", lambda: list(Source.objects.order_by("name").values_list("slug", "name")))
 
 
+def escaped(choices):
+    """(slug, slug escaped, name escaped) of (slug, name) choices, for HTML."""
+    return [(slug, escape(slug), escape(name)) for slug, name in choices]
+
+
 def escaped_source_choices():
-    """(slug, slug escaped, name escaped) of every source, by name, for HTML."""
-    return kept_list(
-        "escaped sources",
-        lambda: [(slug, escape(slug), escape(name)) for slug, name in source_choices()],
-    )
+    """Every source's escaped choice, by name."""
+    return kept_list("escaped sources", lambda: escaped(source_choices()))
 
 
 def escaped_nav_categories():
@@ -75,11 +77,8 @@ def escaped_nav_categories():
 
 
 def escaped_categories():
-    """(slug, slug escaped, name escaped) of every category, by name, for HTML."""
-    return kept_list(
-        "escaped categories",
-        lambda: [(c.slug, escape(c.slug), escape(c.name)) for c in categories()],
-    )
+    """Every category's escaped choice, by name."""
+    return kept_list("escaped categories", lambda: escaped((c.slug, c.name) for c in categories()))
 
 
 def category_changed(sender, **kwargs):

@@ -117,21 +117,22 @@ class RankedSearch:
                 # in that month, and the exact query (phrases, negations)
                 # is checked on them. Only the ids come back: decoding
                 # thousands of dates in Python is a cost of its own.
-                "SELECT n.id FROM (SELECT e.id, e.published_at, e.vector FROM"
+                "SELECT n.id FROM (SELECT e.id, e.published_at, e.vector, q.query FROM"
                 " websearch_to_tsquery(%s::regconfig, %s) AS q (query), generate_series("
                 " (SELECT articles_month(max(published_at)) FROM articles_article),"
                 " greatest((SELECT articles_month(min(published_at)) FROM articles_article),"
                 " articles_month(%s)), -1) AS m (month)"
                 " CROSS JOIN LATERAL (SELECT e.article_id, e.published_at, e.vector"
+                # The month's own check first: on a table small enough to be
+                # read whole, it spares the other months' rows their lexemes.
                 " FROM articles_searchentry e WHERE e.month = m.month"
                 " AND articles_month_lexemes(e.vector, e.month) @@ articles_month_query(q.query, m.month)"
                 " AND e.vector @@ q.query"
                 + "".join(f" AND {clause}" for clause in where)
                 + " ORDER BY e.published_at DESC, e.article_id DESC LIMIT %s) AS e (id, published_at, vector)"
                 " LIMIT %s) AS n"
-                " ORDER BY ts_rank(n.vector, websearch_to_tsquery(%s::regconfig, %s)) DESC,"
-                " n.published_at DESC, n.id DESC",
-                [CONFIG, self.text, self.since, *params, MAX_RANKED, MAX_RANKED, CONFIG, self.text],
+                " ORDER BY ts_rank(n.vector, n.query) DESC, n.published_at DESC, n.id DESC",
+                [CONFIG, self.text, self.since, *params, MAX_RANKED, MAX_RANKED],
             )
             return [row[0] for row in cursor.fetchall()]
 

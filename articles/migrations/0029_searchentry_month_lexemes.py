@@ -5,8 +5,8 @@ from ._only_on import only_on
 # A search scans the index once for each month it reads (articles/search.py).
 # Over the GIN index of (month, vector), every such scan decoded the month's
 # whole posting list (about 42,000 entries a month at 1,000,000 articles) to
-# intersect it with the query's words: 0.7-0.9 ms a month, against 0.2 for
-# the same month's matches from an index without the month key
+# intersect it with the query's words: 0.68-0.90 ms a month, against
+# 0.22-0.25 for the same month's matches from an index without the month key
 # (bench/NOTES-pages.md). This index keys each lexeme by its month instead
 # ("harbour#24311"), so a month's scan reads that month's postings of the
 # query's words only. It holds no positions: a phrase is looked up as its
