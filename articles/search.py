@@ -136,6 +136,13 @@ class RankedSearch:
             )
             return [row[0] for row in cursor.fetchall()]
 
+    @property
+    def capped(self):
+        """Whether the ranked matches stopped at MAX_RANKED: there may be more,
+        and the page says "at least" rather than give the number ranked as
+        the number found (counting them all would cost what ranking avoids)."""
+        return len(self.ids) >= MAX_RANKED
+
     def count(self):
         return len(self.ids)
 

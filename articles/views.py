@@ -209,6 +209,8 @@ class SearchView(SavedFlagsMixin, ListView):
             # (and raised) once for every source of the list.
             chosen={name: self.request.GET.get(name, "") for name in ("source", "category", "period")},
             unusable=self.unusable and bool(self.query.strip()),
+            # Only the newest matches are ranked: "500 results" would undercount.
+            capped=getattr(self.object_list, "capped", False),
             periods=PERIODS,
         )
         return context

@@ -248,6 +248,35 @@ def test_search_ranks_only_the_newest_matches_in_one_scan(monkeypatch, django_as
     assert all("\x02" in a.snippet for a in page)  # the hits marked for highlighting
 
 
+def test_search_says_at_least_when_it_ranks_as_many_as_it_may(monkeypatch, client):
+    """Only the newest MAX_RANKED matches are ranked: when that many match,
+    there may be more, and the page says "at least" rather than give the
+    number ranked as the number found; with fewer, the count."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from articles import search
+
+    now = timezone.now()
+    for n in range(6):
+        make_article(title=f"Harbour works {n}", published_at=now - timedelta(hours=n))
+
+    def said(query):
+        response = client.get(reverse("articles:search"), {"q": query})
+        return re.sub(r"\s+", " ", response.content.decode()), response.context["article_list"]
+
+    monkeypatch.setattr(search, "MAX_RANKED", 5)
+    text, shown = said("harbour")
+    assert "At least 5 results for “harbour”: the newest 5, best match first." in text
+    assert len(shown) == 5
+    monkeypatch.setattr(search, "MAX_RANKED", 7)
+    text, shown = said("works")  # another query: the first page is in the page cache
+    assert "6 results for “works”" in text and "At least" not in text
+    text, shown = said("harbour works 3")
+    assert "1 result for “harbour works 3”" in text and "At least" not in text
+
+
 def test_search_filters_by_source_category_and_period_together(client):
     """Each filter of the search form narrows the matches, and they combine."""
     from datetime import timedelta
