@@ -194,13 +194,21 @@ def fresh_articles(rng, count, size=40_000):
 
 def fresh_searches(rng):
     """Two topic words of one category, as a reader would pair them, in every
-    order (2,280 searches); then three (6,840 more), for runs that use them up."""
+    order (2,280 searches), and three (6,840), shuffled together.
+
+    (Before 2026-12-07 the pairs came first and the triples after them: a run
+    that used up the pairs went on with triples, which match fewer articles
+    and cost less at 100,000 articles and more at 1,000,000 (every month
+    read), so each size's mix depended on how fast it served, and the
+    faster size's later rounds measured another workload. Shuffled together,
+    every round of either size draws from the same mix.)
+    """
     pairs = [f"/search/?q={a}+{b}" for words in topics() for a, b in itertools.permutations(words, 2)]
     triples = [f"/search/?q={'+'.join(three)}" for words in topics()
                for three in itertools.combinations(words, 3)]
-    rng.shuffle(pairs)
-    rng.shuffle(triples)
-    return FreshPaths(pairs + triples)
+    searches = pairs + triples
+    rng.shuffle(searches)
+    return FreshPaths(searches)
 
 
 def read_into_memory(database_url):
