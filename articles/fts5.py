@@ -2,6 +2,7 @@
 
 import re
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models.expressions import RawSQL
 
@@ -104,17 +105,21 @@ def matching_ids(query):
     return RawSQL(f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH %s", (query,))
 
 
-def rank_ids(newest, query):
-    """The ids of `newest` (columns match_id, match_published_at), best match first."""
-    sql, params = newest.query.sql_with_params()
+def ranked(newest, query):
+    """(id, time) of each of `newest` (columns match_id, match_published_at), best match first."""
+    try:
+        sql, params = newest.query.sql_with_params()
+    except EmptyResultSet:  # a queryset that can match nothing (none())
+        return []
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT n.match_id FROM ({sql}) AS n JOIN {TABLE} ON {TABLE}.rowid = n.match_id"
+            f"SELECT n.match_id, n.match_published_at FROM ({sql}) AS n"
+            f" JOIN {TABLE} ON {TABLE}.rowid = n.match_id"
             f" WHERE {TABLE} MATCH %s ORDER BY bm25({TABLE}, {WEIGHTS}),"
             " n.match_published_at DESC, n.match_id DESC",
             (*params, query),
         )
-        return [row[0] for row in cursor.fetchall()]
+        return cursor.fetchall()
 
 
 def snippets(ids, query, start, stop):

@@ -47,18 +47,22 @@ def filtered(queryset, source=None, category=None, period=None):
     return queryset
 
 
-def search_articles(text, source=None, category=None, period=None):
+def search_articles(text, source=None, category=None, period=None, before=None):
     """Ranked matches, each with a highlighted `snippet`, or None for an unusable query.
 
     On PostgreSQL a RankedSearch (count and slices, for a Paginator); elsewhere
     a Fts5Search on SQLite; elsewhere a queryset of LIKE matches, newest first.
+    `before`: an article's id; only matches older than it (the ranked
+    searches' `older` for the next ones).
     """
     text = " ".join((text or "").split())[:MAX_QUERY_LENGTH]
     if not any(ch.isalnum() for ch in text):
         return None
     if uses_postgres():
-        return RankedSearch(text, source, category, since(period))
+        return RankedSearch(text, source, category, since(period), before)
     articles = filtered(Article.objects.for_list().originals(), source, category, period)
+    if before is not None:
+        articles = older_than(articles, before)
     if connection.vendor == "sqlite":
         query = fts5.fts5_query(text)
         return None if query is None else Fts5Search(articles, query)
@@ -68,6 +72,19 @@ def search_articles(text, source=None, category=None, period=None):
         if word:
             matches &= Q(title__icontains=word) | Q(summary__icontains=word)
     return articles.filter(matches).order_by("-published_at")
+
+
+def older_than(articles, pk):
+    """`articles` published before the article `pk` (ties broken by id); none if it is gone."""
+    published = Article.objects.filter(pk=pk).values_list("published_at", flat=True).first()
+    if published is None:
+        return articles.none()
+    return articles.filter(Q(published_at__lt=published) | Q(published_at=published, pk__lt=pk))
+
+
+def oldest(matches):
+    """The id of the oldest of `matches` ((id, time) pairs), or None."""
+    return min(matches, key=lambda match: (match[1], match[0]))[0] if matches else None
 
 
 class RankedSearch:
@@ -87,11 +104,22 @@ class RankedSearch:
 
     model = Article  # ListView names the context's list after it
 
-    def __init__(self, text, source=None, category=None, since=None):
+    def __init__(self, text, source=None, category=None, since=None, before=None):
         self.text, self.source, self.category, self.since = text, source, category, since
+        self.before = before
 
     @functools.cached_property
     def ids(self):
+        return self._ranked[0]
+
+    @property
+    def older(self):
+        """When the ranking stopped at MAX_RANKED, the oldest ranked match's id:
+        the next search goes on `before` it. None when every match was ranked."""
+        return self._ranked[1] if self.capped else None
+
+    @functools.cached_property
+    def _ranked(self):
         # Written as SQL: the ORM took 0.33 ms to compile it for every search.
         where, params = [], []
         if self.source:
@@ -106,6 +134,15 @@ class RankedSearch:
         if self.since:
             where.append("e.published_at >= %s")
             params.append(self.since)
+        newest = "(SELECT articles_month(max(published_at)) FROM articles_article)"
+        if self.before is not None:
+            # Its month first: a month's lookup costs the same with no match in it.
+            newest = "(SELECT month FROM articles_searchentry WHERE article_id = %s)"
+            where.append(
+                "(e.published_at, e.article_id) <"
+                " (SELECT published_at, article_id FROM articles_searchentry WHERE article_id = %s)"
+            )
+            params.append(self.before)
         with connection.cursor() as cursor:
             cursor.execute(
                 # Month by month, newest first, until MAX_RANKED: the LIMIT
@@ -115,11 +152,13 @@ class RankedSearch:
                 # month, the GIN index of lexemes keyed by their month
                 # (migration 0029) finds the rows holding the query's words
                 # in that month, and the exact query (phrases, negations)
-                # is checked on them. Only the ids come back: decoding
-                # thousands of dates in Python is a cost of its own.
-                "SELECT n.id FROM (SELECT e.id, e.published_at, e.vector, q.query FROM"
+                # is checked on them. Only the ids come back, with their
+                # times as numbers (the oldest is where older matches start):
+                # decoding hundreds of dates in Python is a cost of its own.
+                "SELECT n.id, extract(epoch FROM n.published_at)"
+                " FROM (SELECT e.id, e.published_at, e.vector, q.query FROM"
                 " websearch_to_tsquery(%s::regconfig, %s) AS q (query), generate_series("
-                " (SELECT articles_month(max(published_at)) FROM articles_article),"
+                f" {newest},"
                 " greatest((SELECT articles_month(min(published_at)) FROM articles_article),"
                 " articles_month(%s)), -1) AS m (month)"
                 " CROSS JOIN LATERAL (SELECT e.article_id, e.published_at, e.vector"
@@ -132,9 +171,11 @@ class RankedSearch:
                 + " ORDER BY e.published_at DESC, e.article_id DESC LIMIT %s) AS e (id, published_at, vector)"
                 " LIMIT %s) AS n"
                 " ORDER BY ts_rank(n.vector, n.query) DESC, n.published_at DESC, n.id DESC",
-                [CONFIG, self.text, self.since, *params, MAX_RANKED, MAX_RANKED],
+                [CONFIG, self.text, *([self.before] if self.before is not None else []),
+                 self.since, *params, MAX_RANKED, MAX_RANKED],
             )
-            return [row[0] for row in cursor.fetchall()]
+            rows = cursor.fetchall()
+        return [row[0] for row in rows], oldest(rows)
 
     @property
     def capped(self):
@@ -179,7 +220,7 @@ class Fts5Search(RankedSearch):
         self.articles, self.query = articles, query
 
     @functools.cached_property
-    def ids(self):
+    def _ranked(self):
         newest = (
             self.articles.filter(pk__in=fts5.matching_ids(self.query))
             .order_by("-published_at", "-pk")
@@ -187,7 +228,8 @@ class Fts5Search(RankedSearch):
             .annotate(match_id=F("pk"), match_published_at=F("published_at"))
             .values_list("match_id", "match_published_at")[:MAX_RANKED]
         )
-        return fts5.rank_ids(newest, self.query)
+        rows = fts5.ranked(newest, self.query)
+        return [row[0] for row in rows], oldest(rows)
 
     def __getitem__(self, index):
         if not isinstance(index, slice):

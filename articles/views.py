@@ -177,11 +177,15 @@ class SearchView(SavedFlagsMixin, ListView):
 
     def get_queryset(self):
         self.query = self.request.GET.get("q", "")
+        before = self.request.GET.get("before", "")
+        # An article's id, as the "older matches" link writes it; anything else is ignored.
+        self.before = int(before) if before.isascii() and before.isdecimal() and len(before) < 19 else None
         results = search_articles(
             self.query,
             source=self.request.GET.get("source"),
             category=self.request.GET.get("category"),
             period=self.request.GET.get("period"),
+            before=self.before,
         )
         self.unusable = results is None
         return Article.objects.none() if results is None else results
@@ -209,8 +213,11 @@ class SearchView(SavedFlagsMixin, ListView):
             # (and raised) once for every source of the list.
             chosen={name: self.request.GET.get(name, "") for name in ("source", "category", "period")},
             unusable=self.unusable and bool(self.query.strip()),
-            # Only the newest matches are ranked: "500 results" would undercount.
+            # Only the newest matches are ranked: "500 results" would undercount,
+            # and the older ones are a link away.
             capped=getattr(self.object_list, "capped", False),
+            older=getattr(self.object_list, "older", None),
+            searching_older=self.before is not None,
             periods=PERIODS,
         )
         return context

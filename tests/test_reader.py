@@ -248,33 +248,59 @@ def test_search_ranks_only_the_newest_matches_in_one_scan(monkeypatch, django_as
     assert all("\x02" in a.snippet for a in page)  # the hits marked for highlighting
 
 
-def test_search_says_at_least_when_it_ranks_as_many_as_it_may(monkeypatch, client):
+def test_search_says_at_least_and_links_to_the_older_matches(monkeypatch, client):
     """Only the newest MAX_RANKED matches are ranked: when that many match,
     there may be more, and the page says "at least" rather than give the
-    number ranked as the number found; with fewer, the count."""
+    number ranked as the number found, and links to the matches older than
+    the oldest it ranked, and so on to the last; with fewer, the count."""
     from datetime import timedelta
+    from html import unescape
 
     from django.utils import timezone
 
     from articles import search
 
     now = timezone.now()
-    for n in range(6):
-        make_article(title=f"Harbour works {n}", published_at=now - timedelta(hours=n))
+    source = make_source()
+    matches = [  # eight at one time, across the pages' bounds: told apart by id
+        make_article(title=f"Harbour works {n}", source=source,
+                     published_at=now - timedelta(hours=min(n, 3)))
+        for n in range(11)
+    ]
+    newest = sorted(matches, key=lambda a: (a.published_at, a.pk), reverse=True)
+    make_article(title="Lighthouse repairs", source=source, published_at=now - timedelta(hours=20))
 
-    def said(query):
-        response = client.get(reverse("articles:search"), {"q": query})
-        return re.sub(r"\s+", " ", response.content.decode()), response.context["article_list"]
+    def said(path, params=None):
+        response = client.get(path, params)
+        page = unescape(re.sub(r"\s+", " ", response.content.decode()))
+        return page, [a.pk for a in response.context["article_list"]], response
 
-    monkeypatch.setattr(search, "MAX_RANKED", 5)
-    text, shown = said("harbour")
-    assert "At least 5 results for “harbour”: the newest 5, best match first." in text
-    assert len(shown) == 5
-    monkeypatch.setattr(search, "MAX_RANKED", 7)
-    text, shown = said("works")  # another query: the first page is in the page cache
-    assert "6 results for “works”" in text and "At least" not in text
-    text, shown = said("harbour works 3")
-    assert "1 result for “harbour works 3”" in text and "At least" not in text
+    monkeypatch.setattr(search, "MAX_RANKED", 4)
+    page, shown, response = said(reverse("articles:search"), {"q": "harbour", "source": source.slug})
+    assert "At least 4 results for “harbour”: the newest 4, best match first." in page
+    assert set(shown) == {a.pk for a in newest[:4]}
+    assert "Back to the newest" not in page
+    seen = list(shown)
+    for expected in (newest[4:8], newest[8:11]):
+        link = re.search(r'href="([^"]*before=\d+[^"]*)">Older matches', page).group(1)
+        assert f"source={source.slug}" in link and "q=harbour" in link
+        page, shown, response = said(reverse("articles:search") + link)
+        assert set(shown) == {a.pk for a in expected}
+        assert "Back to the newest" in page
+        seen += shown
+    assert "3 older results for “harbour”." in page and "Older matches" not in page
+    assert sorted(seen) == sorted(a.pk for a in matches)  # each once, none left out
+
+    monkeypatch.setattr(search, "MAX_RANKED", 12)
+    page, shown, response = said(reverse("articles:search"), {"q": "works"})
+    assert "11 results for “works”." in page and "At least" not in page
+    page, shown, response = said(reverse("articles:search"), {"q": "lighthouse"})
+    assert "1 result for “lighthouse”." in page and "Older matches" not in page
+    # A link to an article that is gone finds nothing older; a malformed one is ignored.
+    page, shown, response = said(reverse("articles:search"), {"q": "works", "before": "999999"})
+    assert shown == [] and "Nothing older matches “works”." in page
+    page, shown, response = said(reverse("articles:search"), {"q": "works", "before": "1e3"})
+    assert len(shown) == 11
 
 
 def test_search_filters_by_source_category_and_period_together(client):
