@@ -90,6 +90,40 @@ def test_search_on_a_phone_shows_results_in_the_first_screen(browser, live_serve
         assert max(tops) - min(tops) < 1, tops  # the labels line up over their fields
 
 
+def test_search_page_controls_take_their_own_clicks(browser, live_server, news, monkeypatch):
+    """Each result's card-wide link covers its own result only: the search
+    form, the sections, the source labels and the link to older matches take
+    their own clicks (the last result's link had covered the whole page).
+    Older matches go on past the newest ranked, and back."""
+    from articles import search
+
+    monkeypatch.setattr(search, "MAX_RANKED", 2)  # "Marrowby" is in three headlines
+    with open_page(browser) as page:
+        page.goto(live_server.url + "/search/?q=marrowby")
+        for selector in ("#q", "#source", "button.search-submit", ".site-nav a",
+                         ".search-result .source-label", ".meta a"):
+            control = page.locator(selector).first
+            box = control.bounding_box()
+            middle = [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2]
+            on_top = control.evaluate(
+                "(element, [x, y]) => element.contains(document.elementFromPoint(x, y))", middle
+            )
+            assert on_top, f"{selector} is covered"
+        assert page.locator(".search-result").count() == 2
+        shoot(page, "search-capped")
+        page.get_by_role("link", name="Older matches →").click()
+        page.wait_for_url("**before=*")
+        assert page.locator(".search-result").count() == 1
+        assert "1 older result for “marrowby”." in page.locator("p.meta").first.inner_text()
+        assert_accessible(page)
+        page.get_by_role("link", name="Back to the newest").click()
+        page.wait_for_url("**/search/?q=marrowby")
+        page.locator("#q").fill("railway")
+        page.locator("button.search-submit").click()
+        page.wait_for_url("**q=railway*")
+        assert page.locator(".search-result").count() == 1
+
+
 def test_comment_outcome_shows_beside_the_comments_and_deleting_asks_first(
     browser, live_server, news
 ):
