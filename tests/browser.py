@@ -59,3 +59,40 @@ def assert_accessible(page, exclude=()):
             reports.append(f"{scheme}, {page.url}:\n{results.generate_report()}")
     page.emulate_media(color_scheme="light")
     assert not reports, "\n".join(reports)
+
+
+# Every visible control whose middle, once scrolled to, is another element's:
+# a click there would go elsewhere (a card-wide link that overflows its card,
+# a header drawn over a form). Controls a page hides from people (a skip
+# link until focused, a spam trap: off-screen, 1 px or aria-hidden) are left out.
+COVERED_CONTROLS = """() => {
+  const found = [];
+  const controls = 'a[href], button, input:not([type=hidden]), select, textarea, summary';
+  for (const control of document.querySelectorAll(controls)) {
+    // Not drawn: display none, visibility hidden, or inside a closed <details>.
+    if (!control.checkVisibility({visibilityProperty: true})) continue;
+    if (control.closest('[aria-hidden="true"], [inert]')) continue;
+    control.scrollIntoView({block: 'center', inline: 'center'});
+    const box = control.getBoundingClientRect();
+    const x = box.x + box.width / 2, y = box.y + box.height / 2;
+    if (box.width <= 1 || box.height <= 1 || x < 0 || y < 0 || x >= innerWidth || y >= innerHeight) continue;
+    const top = document.elementFromPoint(x, y);
+    if (top && !control.contains(top) && !top.contains(control)) {
+      found.push(control.outerHTML.slice(0, 100) + ' under ' + top.outerHTML.slice(0, 100));
+    }
+  }
+  return found;
+}"""
+
+
+def covered_controls(page):
+    """COVERED_CONTROLS at the page's size, then at the other size."""
+    found = []
+    viewport = page.viewport_size
+    sizes = [(viewport["width"], viewport["height"])]
+    sizes += [size for size in SIZES.values() if size[0] != viewport["width"]]
+    for width, height in sizes:
+        page.set_viewport_size({"width": width, "height": height})
+        found += [f"{width}px: {control}" for control in page.evaluate(COVERED_CONTROLS)]
+    page.set_viewport_size(viewport)
+    return found

@@ -5,7 +5,9 @@ from django.contrib.auth import get_user_model
 
 from articles.models import Comment, SavedArticle
 from articles.summary import key_points
-from tests.browser import DESKTOP, PHONE, assert_accessible, open_page, shoot, sign_in
+from tests.browser import (
+    DESKTOP, PHONE, assert_accessible, covered_controls, open_page, shoot, sign_in,
+)
 from tests.factories import FLOOD_TEXT, link, make_article, make_category, make_source, make_story
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -122,6 +124,38 @@ def test_search_page_controls_take_their_own_clicks(browser, live_server, news, 
         page.locator("button.search-submit").click()
         page.wait_for_url("**q=railway*")
         assert page.locator(".search-result").count() == 1
+
+
+def test_no_control_is_covered_on_any_page(browser, live_server, news, monkeypatch):
+    """On every page a reader, a signed-in reader or an editor sees, at both
+    sizes, each link, button and field takes its own click (a result's
+    card-wide link had covered the search page)."""
+    from articles import search
+    from articles.models import Tag
+
+    monkeypatch.setattr(search, "MAX_RANKED", 2)  # the search page with its "older" link
+    flood, ana = news["flood"], get_user_model().objects.get(username="ana")
+    flood.tags.add(Tag.objects.create(name="Floods", slug="floods"))
+    Comment.objects.create(article=flood, user=ana, body="Stay safe, Marrowby.")
+    SavedArticle.objects.create(article=flood, user=ana)
+    get_user_model().objects.create_superuser("ed", password=PASSWORD)
+    visits = {
+        None: ["/", flood.get_absolute_url(), "/sources/harbour-herald/", "/categories/world/",
+               "/tags/floods/", f"/stories/{news['story'].pk}/", "/search/?q=marrowby",
+               "/search/?q=report", "/feeds/", "/accounts/login/", "/accounts/signup/"],
+        "ana": ["/", flood.get_absolute_url(), "/saved/", "/search/?q=marrowby"],
+        "ed": ["/admin/", "/admin/articles/source/", f"/admin/articles/source/{flood.source_id}/change/",
+               "/admin/articles/article/", f"/admin/articles/article/{flood.pk}/change/",
+               "/admin/articles/comment/"],
+    }
+    for username, paths in visits.items():
+        with open_page(browser) as page:
+            if username:
+                sign_in(page, live_server.url, username, PASSWORD, admin=username == "ed")
+            for path in paths:
+                page.goto(live_server.url + path)
+                covered = covered_controls(page)
+                assert covered == [], (path, covered)
 
 
 def test_comment_outcome_shows_beside_the_comments_and_deleting_asks_first(
