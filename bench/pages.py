@@ -9,9 +9,13 @@ articles, related links, stories and comments, starts gunicorn for each size
 local Redis answers) and loads each path with the same tool and 16 connections (wrk when
 installed, `make bench-tools`; a Python generator otherwise). Prints, per size:
     bytes_per_article=0
+    disk_read_mb=0
     PATH rps=0.0 p50_ms=0.0 p99_ms=0.0 ratio=0.00
 bytes_per_article is the app's tables, their indexes and TOAST
 (PostgreSQL's pg_total_relation_size) over the articles, once filled.
+disk_read_mb is what the machine read from its disks during that size's
+loads (Linux's /proc/vmstat): more than a few MB means some of the figures
+waited for the disk, not for the site.
 ratio is to /healthz in the same round. Each figure is the median of
 --rounds rounds, the sizes taking turns (ABBA...): on a shared VM the same
 loop runs up to 1.6x slower from one minute to the next, and taking turns
@@ -176,16 +180,38 @@ end
     return str(script)
 
 
+def disk_read_kb():
+    """Kilobytes read from the machine's disks since boot (Linux), or None."""
+    try:
+        with open("/proc/vmstat") as vmstat:
+            for line in vmstat:
+                if line.startswith("pgpgin "):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def measure(base, paths, seconds, connections, folder):
-    results = {}
+    """{label: (rps, p50, p99)} and {label: MB read from disk meanwhile, or None}.
+
+    A page the database finds in the OS's cache costs CPU; one it reads from
+    disk costs waiting. This machine kind's kernel drops page-cache pages
+    it finds idle, so part of a database read into memory before the load
+    can be read from disk again during it: the reads say when.
+    """
+    results, reads = {}, {}
     for label, target in paths:
         fresh = target if isinstance(target, FreshPaths) else None
+        before = disk_read_kb()
         if shutil.which("wrk"):
             first = base + (fresh.paths[fresh.offset] if fresh else target)
             results[label] = load_wrk(first, seconds, connections, fresh, folder)
         else:
             results[label] = load_python(base, seconds, connections, fresh, target)
-    return results
+        after = disk_read_kb()
+        reads[label] = None if before is None or after is None else (after - before) / 1024
+    return results, reads
 
 
 def fresh_articles(rng, count, size=40_000):
@@ -353,14 +379,18 @@ def main():
             sites[count] = start_site(count, url, 15 - 3 * n, random.Random(count), args.reuse,
                                       args.workers)
         rounds = {count: [] for count in sizes}
+        read = {count: 0.0 for count in sizes}
         for round_ in range(args.rounds):
             for count in sizes if round_ % 2 == 0 else sizes[::-1]:
                 base, _server, paths, folder, _storage = sites[count]
                 print(f"  round {round_ + 1}: {count} articles", file=sys.stderr)
-                rounds[count].append(measure(base, paths, args.duration, args.connections, folder))
-                for label, (rps, p50, p99) in rounds[count][-1].items():
-                    print(f"    {label} rps={rps:.1f} p50_ms={p50:.1f} p99_ms={p99:.1f}",
-                          file=sys.stderr)
+                results, reads = measure(base, paths, args.duration, args.connections, folder)
+                rounds[count].append(results)
+                for label, (rps, p50, p99) in results.items():
+                    mb = reads[label]
+                    read[count] += mb or 0.0
+                    print(f"    {label} rps={rps:.1f} p50_ms={p50:.1f} p99_ms={p99:.1f}"
+                          + ("" if mb is None else f" disk_read_mb={mb:.0f}"), file=sys.stderr)
         # The uncached paths again with one connection: what a page costs when
         # nobody waits behind anybody else. At 16 connections a request mostly
         # waits for the 15 ahead of it (p50 near 16 / rps), and its p99 is
@@ -369,7 +399,7 @@ def main():
         for count in sizes:
             base, _server, paths, folder, _storage = sites[count]
             uncached = [(label, target) for label, target in paths if isinstance(target, FreshPaths)]
-            alone[count] = measure(base, uncached, args.duration, 1, folder)
+            alone[count] = measure(base, uncached, args.duration, 1, folder)[0]
     finally:
         for _base, server, _paths, _folder, _storage in sites.values():
             os.killpg(server.pid, signal.SIGTERM)
@@ -378,6 +408,8 @@ def main():
     for count in sizes:
         print(f"## {count} articles")
         print(sites[count][4])
+        if disk_read_kb() is not None:
+            print(f"disk_read_mb={read[count]:.0f}  # during this size's loads, all rounds")
         medians[count] = {}
         for label in rounds[count][0]:
             runs = [result[label] for result in rounds[count]]
