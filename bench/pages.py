@@ -245,10 +245,10 @@ def read_into_memory(database_url):
     touched (at 1,000,000 articles, 18-22 MB/s read from disk and 12-16%
     of the cores idle during the uncached articles), and the sizes would
     differ by what each happened to have cached. Reported, not hidden.
-    Read again before each later round: this machine kind's kernel drops
-    page-cache pages left idle (a DAMON reclaim scheme), and the other
-    size's turn left hundreds of MB of the 1,000,000 database to it
-    (disk_read_mb says what a load still read from disk).
+    Read again right before each round: this machine kind's kernel drops
+    page-cache pages left idle (a DAMON reclaim scheme), and a minute idle
+    left hundreds of MB of the 1,000,000 database to it (disk_read_mb says
+    what a load still read from disk).
     """
     import psycopg
 
@@ -388,8 +388,9 @@ def main():
             for count in sizes if round_ % 2 == 0 else sizes[::-1]:
                 base, _server, paths, folder, _storage = sites[count]
                 print(f"  round {round_ + 1}: {count} articles", file=sys.stderr)
-                if round_:  # read in again: the other size's turn left it idle
-                    read_into_memory(urls[count])
+                # Again, right before: the time since (the other size's turn,
+                # or starting the sites) is enough for the kernel to drop some.
+                read_into_memory(urls[count])
                 results, reads = measure(base, paths, args.duration, args.connections, folder)
                 rounds[count].append(results)
                 for label, (rps, p50, p99) in results.items():
