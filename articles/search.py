@@ -153,9 +153,10 @@ class RankedSearch:
                 # (migration 0029) finds the rows holding the query's words
                 # in that month, and the exact query (phrases, negations)
                 # is checked on them. Only the ids come back, with their
-                # times as numbers (the oldest is where older matches start):
-                # decoding hundreds of dates in Python is a cost of its own.
-                "SELECT n.id, extract(epoch FROM n.published_at)"
+                # times as whole microseconds (the oldest is where older
+                # matches start): decoding hundreds of dates, or of
+                # extract()'s numerics, in Python is a cost of its own.
+                "SELECT n.id, (extract(epoch FROM n.published_at) * 1000000)::bigint"
                 " FROM (SELECT e.id, e.published_at, e.vector, q.query FROM"
                 " websearch_to_tsquery(%s::regconfig, %s) AS q (query), generate_series("
                 f" {newest},"
