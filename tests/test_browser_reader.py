@@ -113,7 +113,7 @@ def test_search_page_controls_take_their_own_clicks(browser, live_server, news, 
             assert on_top, f"{selector} is covered"
         assert page.locator(".search-result").count() == 2
         shoot(page, "search-capped")
-        page.get_by_role("link", name="Older matches →").click()
+        page.locator("p.older-matches").get_by_role("link", name="Older matches →").click()
         page.wait_for_url("**before=*")
         assert page.locator(".search-result").count() == 1
         assert "1 older result for “marrowby”." in page.locator("p.meta").first.inner_text()

@@ -278,6 +278,7 @@ def test_search_says_at_least_and_links_to_the_older_matches(monkeypatch, client
     monkeypatch.setattr(search, "MAX_RANKED", 4)
     page, shown, response = said(reverse("articles:search"), {"q": "harbour", "source": source.slug})
     assert "At least 4 results for “harbour”: the newest 4, best match first." in page
+    assert page.count(">Older matches →</a>") == 2  # above the list, and below its last page
     assert set(shown) == {a.pk for a in newest[:4]}
     assert "Back to the newest" not in page
     seen = list(shown)
