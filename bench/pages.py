@@ -245,10 +245,10 @@ def read_into_memory(database_url):
     touched (at 1,000,000 articles, 18-22 MB/s read from disk and 12-16%
     of the cores idle during the uncached articles), and the sizes would
     differ by what each happened to have cached. Reported, not hidden.
-    Read again right before each round: this machine kind's kernel drops
-    page-cache pages left idle (a DAMON reclaim scheme), and a minute idle
-    left hundreds of MB of the 1,000,000 database to it (disk_read_mb says
-    what a load still read from disk).
+    Read right before each round, not once after filling: this machine
+    kind's kernel drops page-cache pages left idle (a DAMON reclaim
+    scheme), and a minute idle left hundreds of MB of the 1,000,000
+    database to it (disk_read_mb says what a load still read from disk).
     """
     import psycopg
 
@@ -309,7 +309,6 @@ def start_site(count, database_url, redis_db, rng, reuse=False, workers=2):
                             check=True, stdout=subprocess.PIPE, text=True).stdout
     print(f"  filled {count} articles in {time.monotonic() - started:.0f} s", file=sys.stderr)
     storage = re.search(r"bytes_per_article=\d+", filled).group()
-    read_into_memory(database_url)
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "aggregator.wsgi", "--bind", f"127.0.0.1:{port}",
@@ -388,8 +387,8 @@ def main():
             for count in sizes if round_ % 2 == 0 else sizes[::-1]:
                 base, _server, paths, folder, _storage = sites[count]
                 print(f"  round {round_ + 1}: {count} articles", file=sys.stderr)
-                # Again, right before: the time since (the other size's turn,
-                # or starting the sites) is enough for the kernel to drop some.
+                # Right before: the other size's turn, or starting the sites,
+                # is time enough for the kernel to drop some of it.
                 read_into_memory(urls[count])
                 results, reads = measure(base, paths, args.duration, args.connections, folder)
                 rounds[count].append(results)
