@@ -3,10 +3,10 @@ FTS5 (articles/fts5.py), LIKE elsewhere."""
 
 import functools
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -19,6 +19,11 @@ MAX_QUERY_LENGTH = 200
 # The newest matches ranked (25 pages of 20): each costs a read of its
 # vector, and 2,000 cost 45 ms more than 500 at 1,000,000 articles.
 MAX_RANKED = 500
+# A search ranks the matches of the month before the newest article (or
+# before the one it goes on from), and older ones when that month holds
+# less than a page: what it costs does not grow with the archive.
+RECENT = timedelta(days=31)
+PAGE = 20
 # Control characters mark the hits: no text contains them, and the snippet is
 # escaped before they become <mark> tags.
 START, STOP = "\x02", "\x03"
@@ -65,7 +70,7 @@ def search_articles(text, source=None, category=None, period=None, before=None):
         articles = older_than(articles, before)
     if connection.vendor == "sqlite":
         query = fts5.fts5_query(text)
-        return None if query is None else Fts5Search(articles, query)
+        return None if query is None else Fts5Search(articles, query, before)
     matches = Q()
     for word in text.split()[:8]:
         word = word.strip('"+-')
@@ -87,19 +92,44 @@ def oldest(matches):
     return min(matches, key=lambda match: (match[1], match[0]))[0] if matches else None
 
 
+def reach(recent, extended, whole):
+    """The matches a search ranks, and whether older ones may be left.
+
+    `recent`: the newest matches of the RECENT days before the search's
+    newest point, at most MAX_RANKED; `extended`: when those were fewer than
+    a page, the newest older ones, up to a page and one more (the one more
+    says there are more still, and is not shown); `whole`: whether the
+    RECENT days reach back past the archive's start (or the period's).
+    Returns (matches, more); each match is an (id, time) pair.
+    """
+    page = min(PAGE, MAX_RANKED)
+    if len(recent) >= MAX_RANKED:
+        return recent + extended, True
+    if len(recent) < page:
+        matches = recent + extended
+        if len(matches) > page:
+            left = oldest(extended)
+            return [match for match in matches if match[0] != left], True
+        return matches, False
+    return recent + extended, not whole
+
+
 class RankedSearch:
-    """The newest MAX_RANKED matches in rank order, found and ranked in one statement.
+    """The best matches of the last RECENT days (MAX_RANKED at most, and a page
+    at least), found and ranked in one statement.
 
     A common word can match much of the archive, and ranking it all would
-    make the cost grow with the archive: only the newest matches are ranked.
-    They are found in the narrow SearchEntry table month by month, newest
-    first, until there are enough (a GIN index of each row's lexemes keyed
-    by its month, migration 0029): a word common in the whole archive costs
-    what its last months' matches cost.
-    Their vectors are in the rows just visited (migration 0028), and the
-    ranking is outside the LIMIT so that PostgreSQL cannot compute it for
-    every match. Only ids leave the database, and the page's own rows (and
-    their snippets) are read by id (bench/NOTES-pages.md has the figures).
+    make the cost grow with the archive: only the recent matches are ranked,
+    and the older ones are a link away (`older`, the next search's
+    `before`). So a search costs what a month of news costs, whether the
+    archive holds two months or two years. They are found in the narrow
+    SearchEntry table month by month, newest first (a GIN index of each
+    row's lexemes keyed by its month, migration 0029): a month with no match
+    costs a lookup. Their vectors are in the rows just visited (migration
+    0028), and the ranking is outside the LIMITs so that PostgreSQL cannot
+    compute it for every match. Only ids leave the database, and the page's
+    own rows (and their snippets) are read by id (bench/NOTES-pages.md has
+    the figures).
     """
 
     model = Article  # ListView names the context's list after it
@@ -110,17 +140,54 @@ class RankedSearch:
 
     @functools.cached_property
     def ids(self):
-        return [pk for pk, _time in self._ranked]
+        return [pk for pk, _time in self._reached[0]]
+
+    @property
+    def more(self):
+        """Whether older matches may be left: the ranking stopped at MAX_RANKED,
+        at the RECENT days' end, or found more than a page beyond them."""
+        return self._reached[1]
 
     @property
     def older(self):
-        """When the ranking stopped at MAX_RANKED, the oldest ranked match's id:
-        the next search goes on `before` it. None when every match was ranked."""
-        return oldest(self._ranked) if self.capped else None
+        """When older matches may be left, the oldest ranked match's id: the
+        next search goes on `before` it. None when every match was ranked."""
+        return oldest(self._reached[0]) if self.more else None
+
+    @property
+    def reaches(self):
+        """When older matches may be left, the oldest ranked match's time."""
+        if not self.more:
+            return None
+        _pk, time = min(self._reached[0], key=lambda match: (match[1], match[0]))
+        return time if isinstance(time, datetime) else datetime.fromtimestamp(time / 1e6, dt_timezone.utc)
 
     @functools.cached_property
-    def _ranked(self):
-        """(id, time) of each ranked match, best first."""
+    def _reached(self):
+        """(matches, more): each match's (id, time), best first; see reach()."""
+        rows = self._rows()
+        recent = [(pk, time) for pk, time, beyond, _whole in rows if not beyond]
+        extended = [(pk, time) for pk, time, beyond, _whole in rows if beyond]
+        matches, more = reach(recent, extended, bool(rows) and rows[0][3])
+        kept = {pk for pk, _time in matches}
+        return [(pk, time) for pk, time, _beyond, _whole in rows if pk in kept], more
+
+    def _month_matches(self, where, limit):
+        """A month's matches newest first, as a lateral subquery of months m."""
+        return (
+            " CROSS JOIN LATERAL (SELECT e.article_id, e.published_at, e.vector"
+            # The month's own check first: on a table small enough to be
+            # read whole, it spares the other months' rows their lexemes.
+            " FROM articles_searchentry e WHERE e.month = m.month"
+            " AND articles_month_lexemes(e.vector, e.month) @@ articles_month_query(b.query, m.month)"
+            " AND e.vector @@ b.query"
+            + "".join(f" AND {clause}" for clause in where)
+            + f" ORDER BY e.published_at DESC, e.article_id DESC LIMIT {limit})"
+            " AS e (id, published_at, vector)"
+        )
+
+    def _rows(self):
+        """(id, time, beyond the RECENT days, whole) of each ranked match, best first."""
         # Written as SQL: the ORM took 0.33 ms to compile it for every search.
         where, params = [], []
         if self.source:
@@ -135,55 +202,54 @@ class RankedSearch:
         if self.since:
             where.append("e.published_at >= %s")
             params.append(self.since)
-        newest = "(SELECT articles_month(max(published_at)) FROM articles_article)"
+        anchor, anchor_params = "(SELECT max(published_at) FROM articles_article)", []
         if self.before is not None:
-            # Its month first: a month's lookup costs the same with no match in it.
-            newest = "(SELECT month FROM articles_searchentry WHERE article_id = %s)"
+            anchor, anchor_params = "(SELECT published_at FROM articles_searchentry WHERE article_id = %s)", [self.before]
             where.append(
                 "(e.published_at, e.article_id) <"
                 " (SELECT published_at, article_id FROM articles_searchentry WHERE article_id = %s)"
             )
             params.append(self.before)
+        page = min(PAGE, MAX_RANKED)
         with connection.cursor() as cursor:
             cursor.execute(
-                # Month by month, newest first, until MAX_RANKED: the LIMIT
-                # stops the nested loop over the months, so a common word
-                # reads its last months only. The bounds are the archive's
-                # newest and oldest dates (two reads of the date index). In a
+                # b: the query, the newest point (the archive's newest date, or
+                # the article older matches go on before), the RECENT days'
+                # cut, and the months' bounds (two reads of the date index).
+                "WITH b AS MATERIALIZED (SELECT q.query, a.anchor - %s AS cut,"
+                " articles_month(a.anchor) AS newest,"
+                " greatest(articles_month(a.first), articles_month(%s)) AS lowest,"
+                " coalesce(a.first >= a.anchor - %s OR %s >= a.anchor - %s, false) AS whole"
+                " FROM websearch_to_tsquery(%s::regconfig, %s) AS q (query),"
+                f" (SELECT {anchor}, (SELECT min(published_at) FROM articles_article)) AS a (anchor, first)),"
+                # Month by month, newest first, until MAX_RANKED or the cut:
+                # the LIMIT stops the nested loop over the months. In a
                 # month, the GIN index of lexemes keyed by their month
                 # (migration 0029) finds the rows holding the query's words
                 # in that month, and the exact query (phrases, negations)
-                # is checked on them. Only the ids come back, with their
-                # times as whole microseconds (the oldest is where older
-                # matches start): decoding hundreds of dates, or of
-                # extract()'s numerics, in Python is a cost of its own.
-                "SELECT n.id, (extract(epoch FROM n.published_at) * 1000000)::bigint"
-                " FROM (SELECT e.id, e.published_at, e.vector, q.query FROM"
-                " websearch_to_tsquery(%s::regconfig, %s) AS q (query), generate_series("
-                f" {newest},"
-                " greatest((SELECT articles_month(min(published_at)) FROM articles_article),"
-                " articles_month(%s)), -1) AS m (month)"
-                " CROSS JOIN LATERAL (SELECT e.article_id, e.published_at, e.vector"
-                # The month's own check first: on a table small enough to be
-                # read whole, it spares the other months' rows their lexemes.
-                " FROM articles_searchentry e WHERE e.month = m.month"
-                " AND articles_month_lexemes(e.vector, e.month) @@ articles_month_query(q.query, m.month)"
-                " AND e.vector @@ q.query"
-                + "".join(f" AND {clause}" for clause in where)
-                + " ORDER BY e.published_at DESC, e.article_id DESC LIMIT %s) AS e (id, published_at, vector)"
-                " LIMIT %s) AS n"
-                " ORDER BY ts_rank(n.vector, n.query) DESC, n.published_at DESC, n.id DESC",
-                [CONFIG, self.text, *([self.before] if self.before is not None else []),
-                 self.since, *params, MAX_RANKED, MAX_RANKED],
+                # is checked on them.
+                " recent AS MATERIALIZED (SELECT e.id, e.published_at, e.vector FROM b,"
+                " generate_series(b.newest, greatest(b.lowest, articles_month(b.cut)), -1) AS m (month)"
+                + self._month_matches([*where, "e.published_at >= b.cut"], "%s")
+                + " LIMIT %s),"
+                # Fewer than a page in the RECENT days: the newest older ones,
+                # to a page and one more. Not read at all otherwise (LIMIT 0).
+                " beyond AS (SELECT e.id, e.published_at, e.vector FROM b,"
+                " generate_series(articles_month(b.cut), b.lowest, -1) AS m (month)"
+                + self._month_matches([*where, "e.published_at < b.cut"], "%s")
+                + " LIMIT (SELECT CASE WHEN count(*) < %s THEN %s + 1 - count(*) ELSE 0 END FROM recent))"
+                # Only the ids come back, with their times as whole
+                # microseconds (the oldest is where older matches start):
+                # decoding hundreds of dates, or of extract()'s numerics, in
+                # Python is a cost of its own.
+                " SELECT n.id, (extract(epoch FROM n.published_at) * 1000000)::bigint, n.beyond, b.whole"
+                " FROM (SELECT *, false FROM recent UNION ALL SELECT *, true FROM beyond)"
+                " AS n (id, published_at, vector, beyond), b"
+                " ORDER BY ts_rank(n.vector, b.query) DESC, n.published_at DESC, n.id DESC",
+                [RECENT, self.since, RECENT, self.since, RECENT, CONFIG, self.text, *anchor_params,
+                 *params, MAX_RANKED, MAX_RANKED, *params, page + 1, page, page],
             )
             return cursor.fetchall()
-
-    @property
-    def capped(self):
-        """Whether the ranked matches stopped at MAX_RANKED: there may be more,
-        and the page says "at least" rather than give the number ranked as
-        the number found (counting them all would cost what ranking avoids)."""
-        return len(self.ids) >= MAX_RANKED
 
     def count(self):
         return len(self.ids)
@@ -215,21 +281,42 @@ class RankedSearch:
 
 
 class Fts5Search(RankedSearch):
-    """RankedSearch on SQLite's FTS5 index: the same newest MAX_RANKED, ranked by bm25."""
+    """RankedSearch on SQLite's FTS5 index: the same recent matches, ranked by bm25."""
 
-    def __init__(self, articles, query):
-        self.articles, self.query = articles, query
+    def __init__(self, articles, query, before=None):
+        self.articles, self.query, self.before = articles, query, before
 
     @functools.cached_property
-    def _ranked(self):
-        newest = (
+    def _reached(self):
+        if self.before is not None:
+            anchor = Article.objects.filter(pk=self.before).values_list("published_at", flat=True).first()
+        else:
+            anchor = Article.objects.aggregate(newest=Max("published_at"))["newest"]
+        if anchor is None:
+            return [], False
+        cut = anchor - RECENT
+        matching = (
             self.articles.filter(pk__in=fts5.matching_ids(self.query))
             .order_by("-published_at", "-pk")
-            # Named, for the ranking query that wraps this one.
-            .annotate(match_id=F("pk"), match_published_at=F("published_at"))
-            .values_list("match_id", "match_published_at")[:MAX_RANKED]
+            .values_list("pk", "published_at")
         )
-        return fts5.ranked(newest, self.query)
+        recent = list(matching.filter(published_at__gte=cut)[:MAX_RANKED])
+        page = min(PAGE, MAX_RANKED)
+        extended, whole = [], True
+        if len(recent) < page:
+            extended = list(matching.filter(published_at__lt=cut)[: page + 1 - len(recent)])
+        elif len(recent) < MAX_RANKED:
+            whole = not self.articles.filter(published_at__lt=cut).exists()
+        matches, more = reach(recent, extended, whole)
+        ranked = fts5.ranked(
+            # Named, for the ranking query that wraps this one.
+            Article.objects.filter(pk__in=[pk for pk, _time in matches])
+            .annotate(match_id=F("pk"), match_published_at=F("published_at"))
+            .values_list("match_id", "match_published_at"),
+            self.query,
+        )
+        times = dict(matches)  # as dates: SQLite's cursor gives text
+        return [(pk, times[pk]) for pk, _time in ranked], more
 
     def __getitem__(self, index):
         if not isinstance(index, slice):

@@ -28,7 +28,7 @@ from .forms import CommentForm, SignupForm
 from .models import Article, Category, Comment, Source, Story, Tag
 from .related.topics import related_coverage
 from .terms import cut, effective_policy, shown_key_points
-from .search import PERIODS, highlighted, mark_words, search_articles
+from .search import PAGE, PERIODS, highlighted, mark_words, search_articles
 from .tasks import enqueue_extraction
 
 PAGE_SIZE = 24
@@ -173,7 +173,7 @@ class SavedArticleListView(LoginRequiredMixin, ArticleListView):
 
 class SearchView(SavedFlagsMixin, ListView):
     template_name = "articles/search.html"
-    paginate_by = 20
+    paginate_by = PAGE  # a search ranks a page at least
 
     def get_queryset(self):
         self.query = self.request.GET.get("q", "")
@@ -213,10 +213,10 @@ class SearchView(SavedFlagsMixin, ListView):
             # (and raised) once for every source of the list.
             chosen={name: self.request.GET.get(name, "") for name in ("source", "category", "period")},
             unusable=self.unusable and bool(self.query.strip()),
-            # Only the newest matches are ranked: "500 results" would undercount,
-            # and the older ones are a link away.
-            capped=getattr(self.object_list, "capped", False),
+            # Only the recent matches are ranked: the page says how far back
+            # they go, and the older ones are a link away.
             older=getattr(self.object_list, "older", None),
+            reaches=getattr(self.object_list, "reaches", None),
             searching_older=self.before is not None,
             periods=PERIODS,
         )

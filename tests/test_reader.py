@@ -1,5 +1,6 @@
 """Accounts, comments, saved articles, search and topics, as a reader uses them."""
 
+import functools
 import json
 import re
 
@@ -215,8 +216,8 @@ def test_search_ranks_real_articles(client):
 
 def test_search_ranks_only_the_newest_matches_in_one_scan(monkeypatch, django_assert_num_queries):
     """The newest MAX_RANKED matches, in rank order across pages, read by one
-    statement; each page's rows by one more (and its snippets, on SQLite, by
-    another), whatever the number of matches."""
+    statement on PostgreSQL; each page's rows by one more (and its snippets,
+    on SQLite, by another), whatever the number of matches."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -237,7 +238,10 @@ def test_search_ranks_only_the_newest_matches_in_one_scan(monkeypatch, django_as
     results = search.search_articles("harbour")
     postgres = connection.vendor == "postgresql"
     per_page = 1 if postgres else 2
-    with django_assert_num_queries(1 + 2 * per_page) as queries:  # the matches once, then two pages
+    # The matches once (on SQLite: the newest date, the month's matches, their
+    # ranking), then two pages.
+    ranking = 1 if postgres else 3
+    with django_assert_num_queries(ranking + 2 * per_page) as queries:
         assert results.count() == 5
         page = results[0:3] + results[3:5]
     match = "@@" if postgres else "bm25("
@@ -248,13 +252,27 @@ def test_search_ranks_only_the_newest_matches_in_one_scan(monkeypatch, django_as
     assert all("\x02" in a.snippet for a in page)  # the hits marked for highlighting
 
 
-def test_search_says_at_least_and_links_to_the_older_matches(monkeypatch, client):
-    """Only the newest MAX_RANKED matches are ranked: when that many match,
-    there may be more, and the page says "at least" rather than give the
-    number ranked as the number found, and links to the matches older than
-    the oldest it ranked, and so on to the last; with fewer, the count."""
-    from datetime import timedelta
+def said(client, path, params=None):
+    """The page's text (entities decoded, spaces folded) and its results' ids."""
     from html import unescape
+
+    response = client.get(path, params)
+    page = unescape(re.sub(r"\s+", " ", response.content.decode()))
+    return page, [a.pk for a in response.context["article_list"]], response
+
+
+def day(moment):
+    from django.utils import dateformat, timezone
+
+    return dateformat.format(timezone.localtime(moment), "j F Y")
+
+
+def test_search_says_how_far_back_and_links_to_the_older_matches(monkeypatch, client):
+    """At most MAX_RANKED matches are ranked: when that many match, there may
+    be more, and the page says how far back the ranked ones go rather than
+    give their number as the number found, and links to the matches older
+    than the oldest it ranked, and so on to the last; with fewer, the count."""
+    from datetime import timedelta
 
     from django.utils import timezone
 
@@ -270,14 +288,11 @@ def test_search_says_at_least_and_links_to_the_older_matches(monkeypatch, client
     newest = sorted(matches, key=lambda a: (a.published_at, a.pk), reverse=True)
     make_article(title="Lighthouse repairs", source=source, published_at=now - timedelta(hours=20))
 
-    def said(path, params=None):
-        response = client.get(path, params)
-        page = unescape(re.sub(r"\s+", " ", response.content.decode()))
-        return page, [a.pk for a in response.context["article_list"]], response
+    said_to = functools.partial(said, client)
 
     monkeypatch.setattr(search, "MAX_RANKED", 4)
-    page, shown, response = said(reverse("articles:search"), {"q": "harbour", "source": source.slug})
-    assert "At least 4 results for “harbour”: the newest 4, best match first." in page
+    page, shown, response = said_to(reverse("articles:search"), {"q": "harbour", "source": source.slug})
+    assert f"4 results for “harbour” since {day(newest[3].published_at)}, best match first." in page
     assert page.count(">Older matches →</a>") == 2  # above the list, and below its last page
     assert set(shown) == {a.pk for a in newest[:4]}
     assert "Back to the newest" not in page
@@ -285,7 +300,7 @@ def test_search_says_at_least_and_links_to_the_older_matches(monkeypatch, client
     for expected in (newest[4:8], newest[8:11]):
         link = re.search(r'href="([^"]*before=\d+[^"]*)">Older matches', page).group(1)
         assert f"source={source.slug}" in link and "q=harbour" in link
-        page, shown, response = said(reverse("articles:search") + link)
+        page, shown, response = said_to(reverse("articles:search") + link)
         assert set(shown) == {a.pk for a in expected}
         assert "Back to the newest" in page
         seen += shown
@@ -293,15 +308,67 @@ def test_search_says_at_least_and_links_to_the_older_matches(monkeypatch, client
     assert sorted(seen) == sorted(a.pk for a in matches)  # each once, none left out
 
     monkeypatch.setattr(search, "MAX_RANKED", 12)
-    page, shown, response = said(reverse("articles:search"), {"q": "works"})
-    assert "11 results for “works”." in page and "At least" not in page
-    page, shown, response = said(reverse("articles:search"), {"q": "lighthouse"})
+    page, shown, response = said_to(reverse("articles:search"), {"q": "works"})
+    assert "11 results for “works”." in page and " since " not in page
+    page, shown, response = said_to(reverse("articles:search"), {"q": "lighthouse"})
     assert "1 result for “lighthouse”." in page and "Older matches" not in page
     # A link to an article that is gone finds nothing older; a malformed one is ignored.
-    page, shown, response = said(reverse("articles:search"), {"q": "works", "before": "999999"})
+    page, shown, response = said_to(reverse("articles:search"), {"q": "works", "before": "999999"})
     assert shown == [] and "Nothing older matches “works”." in page
-    page, shown, response = said(reverse("articles:search"), {"q": "works", "before": "1e3"})
+    page, shown, response = said_to(reverse("articles:search"), {"q": "works", "before": "1e3"})
     assert len(shown) == 11
+
+
+def test_a_search_ranks_the_last_month_and_older_matches_only_to_fill_a_page(monkeypatch, client):
+    """A search ranks the matches of the RECENT days before the newest article,
+    whatever the archive holds before them, and says how far back it went;
+    older ones only when the month holds less than a page, to a page. Each
+    "Older matches" goes on from the oldest shown in the same way."""
+    from datetime import timedelta
+
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from articles import search
+
+    monkeypatch.setattr(search, "PAGE", 3)
+    now = timezone.now()
+    recent = [make_article(title=f"Harbour works {n}", published_at=now - timedelta(days=n))
+              for n in (1, 2, 3, 4)]
+    path = reverse("articles:search")
+    page, shown, response = said(client, path, {"q": "harbour"})
+    assert "4 results for “harbour”." in page and "Older matches" not in page  # the whole archive
+
+    old = [make_article(title=f"Harbour works {n}", published_at=now - timedelta(days=n))
+           for n in (40, 50, 400)]
+    make_article(title="Council budget", published_at=now - timedelta(days=500))
+    page, shown, response = said(client, path, {"q": "harbour"})
+    assert set(shown) == {a.pk for a in recent}  # not the 3 older than the month
+    assert f"4 results for “harbour” since {day(recent[-1].published_at)}, best match first." in page
+    link = re.search(r'href="([^"]*before=\d+[^"]*)">Older matches', page).group(1)
+    page, shown, response = said(client, path + link)
+    # No match in the month before the 4th: the newest older ones, to a page.
+    assert set(shown) == {a.pk for a in old} and "3 older results for “harbour”." in page
+    assert "Older matches" not in page
+
+    monkeypatch.setattr(search, "PAGE", 2)
+    cache.clear()  # the same address, now with another page size
+    page, shown, response = said(client, path + link)
+    # One more than a page was found: it is left for the next link.
+    assert set(shown) == {a.pk for a in old[:2]}
+    assert f"2 older results for “harbour” since {day(old[1].published_at)}" in page
+    link = re.search(r'href="([^"]*before=\d+[^"]*)">Older matches', page).group(1)
+    page, shown, response = said(client, path + link)
+    assert shown == [old[2].pk] and "Older matches" not in page
+    # Fewer than a page in the month: the older ones fill it, ranked with it.
+    monkeypatch.setattr(search, "PAGE", 6)
+    cache.clear()
+    page, shown, response = said(client, path, {"q": "harbour"})
+    assert set(shown) == {a.pk for a in recent + old[:2]}
+    assert f"6 results for “harbour” since {day(old[1].published_at)}" in page
+    # A period inside the month: nothing older is looked for.
+    page, shown, response = said(client, path, {"q": "harbour", "period": "week"})
+    assert set(shown) == {a.pk for a in recent} and "Older matches" not in page
 
 
 def test_search_filters_by_source_category_and_period_together(client):
