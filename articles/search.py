@@ -152,15 +152,21 @@ class RankedSearch:
     def older(self):
         """When older matches may be left, the oldest ranked match's id: the
         next search goes on `before` it. None when every match was ranked."""
-        return oldest(self._reached[0]) if self.more else None
+        return self._last[0] if self._last else None
 
     @property
     def reaches(self):
         """When older matches may be left, the oldest ranked match's time."""
-        if not self.more:
+        if not self._last:
             return None
-        _pk, time = min(self._reached[0], key=lambda match: (match[1], match[0]))
+        time = self._last[1]  # whole microseconds from PostgreSQL
         return time if isinstance(time, datetime) else datetime.fromtimestamp(time / 1e6, dt_timezone.utc)
+
+    @functools.cached_property
+    def _last(self):
+        """The oldest ranked match, (id, time), when older ones may be left."""
+        matches, more = self._reached
+        return min(matches, key=lambda match: (match[1], match[0])) if more and matches else None
 
     @functools.cached_property
     def _reached(self):
