@@ -66,11 +66,13 @@ def search_articles(text, source=None, category=None, period=None, before=None):
     if uses_postgres():
         return RankedSearch(text, source, category, since(period), before)
     articles = filtered(Article.objects.for_list().originals(), source, category, period)
+    newest = None
     if before is not None:
-        articles = older_than(articles, before)
+        newest = Article.objects.filter(pk=before).values_list("published_at", flat=True).first()
+        articles = older_than(articles, before, newest)
     if connection.vendor == "sqlite":
         query = fts5.fts5_query(text)
-        return None if query is None else Fts5Search(articles, query, before)
+        return None if query is None else Fts5Search(articles, query, newest)
     matches = Q()
     for word in text.split()[:8]:
         word = word.strip('"+-')
@@ -79,17 +81,22 @@ def search_articles(text, source=None, category=None, period=None, before=None):
     return articles.filter(matches).order_by("-published_at")
 
 
-def older_than(articles, pk):
-    """`articles` published before the article `pk` (ties broken by id); none if it is gone."""
-    published = Article.objects.filter(pk=pk).values_list("published_at", flat=True).first()
+def older_than(articles, pk, published):
+    """`articles` published before the article `pk`, published at `published`
+    (ties broken by id); none if it is gone (`published` None)."""
     if published is None:
         return articles.none()
     return articles.filter(Q(published_at__lt=published) | Q(published_at=published, pk__lt=pk))
 
 
 def oldest(matches):
-    """The id of the oldest of `matches` ((id, time) pairs), or None."""
-    return min(matches, key=lambda match: (match[1], match[0]))[0] if matches else None
+    """The oldest of `matches`, (id, time) pairs (ties: the lowest id), or None."""
+    return min(matches, key=lambda match: (match[1], match[0])) if matches else None
+
+
+def first_page():
+    """The matches a search ranks at least, if the archive has them."""
+    return min(PAGE, MAX_RANKED)
 
 
 def reach(recent, extended, whole):
@@ -102,14 +109,14 @@ def reach(recent, extended, whole):
     RECENT days reach back past the archive's start (or the period's).
     Returns (matches, more); each match is an (id, time) pair.
     """
-    page = min(PAGE, MAX_RANKED)
+    page = first_page()
     if len(recent) >= MAX_RANKED:
         return recent + extended, True
     if len(recent) < page:
         matches = recent + extended
         if len(matches) > page:
             left = oldest(extended)
-            return [match for match in matches if match[0] != left], True
+            return [match for match in matches if match != left], True
         return matches, False
     return recent + extended, not whole
 
@@ -143,15 +150,11 @@ class RankedSearch:
         return [pk for pk, _time in self._reached[0]]
 
     @property
-    def more(self):
-        """Whether older matches may be left: the ranking stopped at MAX_RANKED,
-        at the RECENT days' end, or found more than a page beyond them."""
-        return self._reached[1]
-
-    @property
     def older(self):
-        """When older matches may be left, the oldest ranked match's id: the
-        next search goes on `before` it. None when every match was ranked."""
+        """When older matches may be left (the ranking stopped at MAX_RANKED, at
+        the RECENT days' end, or found more than a page beyond them), the
+        oldest ranked match's id: the next search goes on `before` it. None
+        when every match was ranked."""
         return self._last[0] if self._last else None
 
     @property
@@ -166,7 +169,7 @@ class RankedSearch:
     def _last(self):
         """The oldest ranked match, (id, time), when older ones may be left."""
         matches, more = self._reached
-        return min(matches, key=lambda match: (match[1], match[0])) if more and matches else None
+        return oldest(matches) if more else None
 
     @functools.cached_property
     def _reached(self):
@@ -216,18 +219,19 @@ class RankedSearch:
                 " (SELECT published_at, article_id FROM articles_searchentry WHERE article_id = %s)"
             )
             params.append(self.before)
-        page = min(PAGE, MAX_RANKED)
+        page = first_page()
         with connection.cursor() as cursor:
             cursor.execute(
                 # b: the query, the newest point (the archive's newest date, or
                 # the article older matches go on before), the RECENT days'
-                # cut, and the months' bounds (two reads of the date index).
-                "WITH b AS MATERIALIZED (SELECT q.query, a.anchor - %s AS cut,"
-                " articles_month(a.anchor) AS newest,"
+                # cut, the months' bounds (two reads of the date index), and
+                # whether the cut is past the archive's start or the period's.
+                "WITH b AS MATERIALIZED (SELECT q.query, c.cut, articles_month(a.anchor) AS newest,"
                 " greatest(articles_month(a.first), articles_month(%s)) AS lowest,"
-                " coalesce(a.first >= a.anchor - %s OR %s >= a.anchor - %s, false) AS whole"
+                " coalesce(a.first >= c.cut OR %s >= c.cut, false) AS whole"
                 " FROM websearch_to_tsquery(%s::regconfig, %s) AS q (query),"
-                f" (SELECT {anchor}, (SELECT min(published_at) FROM articles_article)) AS a (anchor, first)),"
+                f" (SELECT {anchor}, (SELECT min(published_at) FROM articles_article)) AS a (anchor, first),"
+                " LATERAL (SELECT a.anchor - %s) AS c (cut)),"
                 # Month by month, newest first, until MAX_RANKED or the cut:
                 # the LIMIT stops the nested loop over the months. In a
                 # month, the GIN index of lexemes keyed by their month
@@ -252,7 +256,7 @@ class RankedSearch:
                 " FROM (SELECT *, false FROM recent UNION ALL SELECT *, true FROM beyond)"
                 " AS n (id, published_at, vector, beyond), b"
                 " ORDER BY ts_rank(n.vector, b.query) DESC, n.published_at DESC, n.id DESC",
-                [RECENT, self.since, RECENT, self.since, RECENT, CONFIG, self.text, *anchor_params,
+                [self.since, self.since, CONFIG, self.text, *anchor_params, RECENT,
                  *params, MAX_RANKED, MAX_RANKED, *params, page + 1, page, page],
             )
             return cursor.fetchall()
@@ -289,15 +293,14 @@ class RankedSearch:
 class Fts5Search(RankedSearch):
     """RankedSearch on SQLite's FTS5 index: the same recent matches, ranked by bm25."""
 
-    def __init__(self, articles, query, before=None):
-        self.articles, self.query, self.before = articles, query, before
+    def __init__(self, articles, query, newest=None):
+        """`newest`: the time older matches go on before (`articles` already
+        ends there); None for the archive's newest."""
+        self.articles, self.query, self.newest = articles, query, newest
 
     @functools.cached_property
     def _reached(self):
-        if self.before is not None:
-            anchor = Article.objects.filter(pk=self.before).values_list("published_at", flat=True).first()
-        else:
-            anchor = Article.objects.aggregate(newest=Max("published_at"))["newest"]
+        anchor = self.newest or Article.objects.aggregate(newest=Max("published_at"))["newest"]
         if anchor is None:
             return [], False
         cut = anchor - RECENT
@@ -307,7 +310,7 @@ class Fts5Search(RankedSearch):
             .values_list("pk", "published_at")
         )
         recent = list(matching.filter(published_at__gte=cut)[:MAX_RANKED])
-        page = min(PAGE, MAX_RANKED)
+        page = first_page()
         extended, whole = [], True
         if len(recent) < page:
             extended = list(matching.filter(published_at__lt=cut)[: page + 1 - len(recent)])

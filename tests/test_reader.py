@@ -1,6 +1,5 @@
 """Accounts, comments, saved articles, search and topics, as a reader uses them."""
 
-import functools
 import json
 import re
 
@@ -288,10 +287,8 @@ def test_search_says_how_far_back_and_links_to_the_older_matches(monkeypatch, cl
     newest = sorted(matches, key=lambda a: (a.published_at, a.pk), reverse=True)
     make_article(title="Lighthouse repairs", source=source, published_at=now - timedelta(hours=20))
 
-    said_to = functools.partial(said, client)
-
     monkeypatch.setattr(search, "MAX_RANKED", 4)
-    page, shown, response = said_to(reverse("articles:search"), {"q": "harbour", "source": source.slug})
+    page, shown, response = said(client, reverse("articles:search"), {"q": "harbour", "source": source.slug})
     assert f"4 results for “harbour” since {day(newest[3].published_at)}, best match first." in page
     assert page.count(">Older matches →</a>") == 2  # above the list, and below its last page
     assert set(shown) == {a.pk for a in newest[:4]}
@@ -300,7 +297,7 @@ def test_search_says_how_far_back_and_links_to_the_older_matches(monkeypatch, cl
     for expected in (newest[4:8], newest[8:11]):
         link = re.search(r'href="([^"]*before=\d+[^"]*)">Older matches', page).group(1)
         assert f"source={source.slug}" in link and "q=harbour" in link
-        page, shown, response = said_to(reverse("articles:search") + link)
+        page, shown, response = said(client, reverse("articles:search") + link)
         assert set(shown) == {a.pk for a in expected}
         assert "Back to the newest" in page
         seen += shown
@@ -308,14 +305,14 @@ def test_search_says_how_far_back_and_links_to_the_older_matches(monkeypatch, cl
     assert sorted(seen) == sorted(a.pk for a in matches)  # each once, none left out
 
     monkeypatch.setattr(search, "MAX_RANKED", 12)
-    page, shown, response = said_to(reverse("articles:search"), {"q": "works"})
+    page, shown, response = said(client, reverse("articles:search"), {"q": "works"})
     assert "11 results for “works”." in page and " since " not in page
-    page, shown, response = said_to(reverse("articles:search"), {"q": "lighthouse"})
+    page, shown, response = said(client, reverse("articles:search"), {"q": "lighthouse"})
     assert "1 result for “lighthouse”." in page and "Older matches" not in page
     # A link to an article that is gone finds nothing older; a malformed one is ignored.
-    page, shown, response = said_to(reverse("articles:search"), {"q": "works", "before": "999999"})
+    page, shown, response = said(client, reverse("articles:search"), {"q": "works", "before": "999999"})
     assert shown == [] and "Nothing older matches “works”." in page
-    page, shown, response = said_to(reverse("articles:search"), {"q": "works", "before": "1e3"})
+    page, shown, response = said(client, reverse("articles:search"), {"q": "works", "before": "1e3"})
     assert len(shown) == 11
 
 
@@ -366,7 +363,7 @@ def test_a_search_ranks_the_last_month_and_older_matches_only_to_fill_a_page(mon
     page, shown, response = said(client, path, {"q": "harbour"})
     assert set(shown) == {a.pk for a in recent + old[:2]}
     assert f"6 results for “harbour” since {day(old[1].published_at)}" in page
-    # A period inside the month: nothing older is looked for.
+    # A period inside the month: nothing older than the period is shown or offered.
     page, shown, response = said(client, path, {"q": "harbour", "period": "week"})
     assert set(shown) == {a.pk for a in recent} and "Older matches" not in page
 
