@@ -130,7 +130,17 @@ else:
     # plan whose rows PostgreSQL cannot estimate (a search's month-keyed
     # lookup, articles/search.py) crossed jit_above_cost and spent 187 ms
     # compiling a 10 ms statement (bench/NOTES-pages.md).
-    DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
+    #
+    # The pages' hand-written reads (articles/rows.py) run as prepared
+    # statements once a connection has run one `prepare_threshold` times, and
+    # with one plan for all their values (plan_cache_mode): each is written
+    # so that its plan does not hang on them. Planning had taken 2 of an
+    # uncached article page's 3 ms in PostgreSQL (bench/NOTES-pages.md).
+    # Django's own queries bind client-side and are never prepared. Behind a
+    # pooler in transaction mode, this needs pgbouncer 1.21+ with
+    # max_prepared_statements set, or prepare_threshold None.
+    DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off -c plan_cache_mode=force_generic_plan")
+    DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FORMS_URLFIELD_ASSUME_HTTPS = True

@@ -276,12 +276,13 @@ class RankedSearch:
         # Written as SQL (articles/rows.py): the ORM took 3 ms to compile this read.
         # Only what a result shows and its display policy needs: the card's 56
         # columns took 0.65 ms more of Python to fetch and build (bench/NOTES-pages.md).
+        listed, listed_params = rows.any_of("a.id", ids)
         found = rows.cards(
             "SELECT {columns}, ts_headline(%s::regconfig, a.summary,"
             " websearch_to_tsquery(%s::regconfig, %s), %s)"
             " FROM articles_article a JOIN articles_source s ON s.id = a.source_id"
-            f" WHERE a.id IN ({', '.join(['%s'] * len(ids))}) AND a.state = %s AND NOT a.is_hidden",
-            [CONFIG, CONFIG, self.text, HEADLINE_OPTIONS, *ids, Article.State.READY],
+            f" WHERE {listed} AND a.state = %s AND NOT a.is_hidden",
+            [CONFIG, CONFIG, self.text, HEADLINE_OPTIONS, *listed_params, Article.State.READY],
             "snippet",
             only=(RESULT_COLUMNS, RESULT_SOURCE_COLUMNS),
         )

@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from articles.article_page import page_article
 from articles.models import Tag
 from articles.related import relate_article
 from articles.related.topics import article_names, related_coverage
@@ -68,6 +69,54 @@ def test_more_on_this_topic_ranks_shared_names_then_tags_then_category():
     assert "Other category, nothing shared" not in topic
     expected = [title for title in ["Varga's budget", "Bridges everywhere", "Same category only"] if title not in listed]
     assert topic == expected
+
+
+@pytest.mark.postgresql(reason="prepared statements and their plans are PostgreSQL's")
+def test_the_page_reads_run_prepared_with_one_plan_and_rank_alike(client):
+    """The article page's reads (articles/rows.py) are prepared once a connection
+    has run them a few times, planned once for all values, and give the same
+    cards prepared as not: names, then tags (a rare one beside a common one),
+    then the category."""
+    from django.db import connection
+
+    world = make_category()
+    sources = [make_source(category=world) for _ in range(3)]
+    article = make_article(source=sources[0], title="Varga opens the Lune bridge", body_text=texts("Ilse Varga", "Lune"))
+    named = make_article(source=sources[1], title="Varga's budget", body_text=texts("Ilse Varga", "Marrowby"))
+    tagged = make_article(source=sources[2], title="Bridges everywhere", body_text=texts("Keswick"))
+    plain = make_article(source=sources[1], title="Same category only", body_text=texts("Penrith"))
+    for item in (article, named, tagged, plain):
+        relate_article(item.pk)
+    bridges = Tag.objects.create(name="Bridges", slug="bridges")
+    common = Tag.objects.create(name="News", slug="news")
+    article.tags.add(bridges, common)
+    tagged.tags.add(bridges)
+    for _ in range(60):  # a tag most of the archive carries, none of it in the window
+        make_article(source=sources[2], published_at=timezone.now() - timedelta(days=30)).tags.add(common)
+    article.refresh_from_db()
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone()[0] == "force_generic_plan"
+    seen = []
+    for _ in range(8):
+        shown = page_article(article.slug)
+        same_story, more = related_coverage(shown, [tag.pk for tag in shown.tag_list])
+        seen.append((titles(same_story), titles(more)))
+    response = client.get(article.get_absolute_url())
+    assert response.status_code == 200 and b"Varga&#x27;s budget" in response.content
+    assert all(cards == seen[0] for cards in seen), "prepared or not, the same cards"
+    topic = [title for title in seen[0][1] if title not in seen[0][0]]
+    assert topic[:2] == [t for t in ["Varga's budget", "Bridges everywhere"] if t not in seen[0][0]]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE %s OR statement LIKE %s",
+            ["WITH candidates%", "SELECT % WHERE a.slug = %"],
+        )
+        prepared = cursor.fetchall()
+    assert len(prepared) >= 2, "the topic statement and the article's own row are prepared"
+    assert all(generic > 0 and custom == 0 for _statement, generic, custom in prepared)
 
 
 def test_at_least_four_cards_when_the_category_holds_four_recent_articles():
