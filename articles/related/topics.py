@@ -57,6 +57,33 @@ def article_names(article):
         return [term for (term,) in cursor.fetchall()]
 
 
+def newest_of_each(alias, table, column, values, sql_type, newest, where="", where_params=()):
+    """(SQL, params) of a candidate arm: the CANDIDATES_PER_KIND newest article
+    ids among `table`'s rows r whose `column` is one of `values`, newest by
+    `newest`, that also meet `where` (on r).
+
+    On PostgreSQL each value reads its own (column, newest) range: the
+    statement is planned once for all articles (rows.cursor), and as one
+    range over all the values the plan walked the time index instead,
+    filtering by value: 63,000 rows and 10 ms for an article's names at
+    1,000,000 articles, against under 1 ms (bench/NOTES-pages.md).
+    """
+    if connection.vendor == "postgresql":
+        return (
+            f"SELECT id FROM (SELECT n.id FROM unnest(%s::{sql_type}[]) AS q (value) CROSS JOIN LATERAL"
+            f" (SELECT r.article_id AS id, r.{newest} AS newest FROM {table} r"
+            f" WHERE r.{column} = q.value{where} ORDER BY r.{newest} DESC LIMIT %s) AS n"
+            f" ORDER BY n.newest DESC LIMIT %s) AS {alias}",
+            [list(values), *where_params, CANDIDATES_PER_KIND, CANDIDATES_PER_KIND],
+        )
+    chosen, chosen_params = rows.any_of(f"r.{column}", values)
+    return (
+        f"SELECT id FROM (SELECT r.article_id AS id FROM {table} r WHERE {chosen}{where}"
+        f" ORDER BY r.{newest} DESC LIMIT %s) AS {alias}",
+        [*chosen_params, *where_params, CANDIDATES_PER_KIND],
+    )
+
+
 def topic_articles(article, tag_ids, listed_ids, names, now=None):
     """Up to TOPIC_CARDS recent originals on the article's topic, none of `listed_ids`: one query.
 
@@ -79,44 +106,19 @@ def topic_articles(article, tag_ids, listed_ids, names, now=None):
     # every article of the window (0.3 to 0.5 s at bench/pages.py's 100,000).
     kinds, params = [], []
     if names:
-        named, named_params = rows.any_of("t.term", names)
-        if connection.vendor == "postgresql":
-            # Each name's newest from its own (term, published_at) range. Planned
-            # once for all articles (rows.cursor), the one range over all names
-            # walked the time index instead, filtering by name: 63,000 rows and
-            # 10 ms for the newest 40 at 1,000,000 articles, against under 1 ms.
-            kinds.append(
-                "SELECT id FROM (SELECT n.id FROM unnest(%s::text[]) AS q(term) CROSS JOIN LATERAL"
-                " (SELECT t.article_id AS id, t.published_at FROM articles_articleterm t"
-                " WHERE t.term = q.term AND t.published_at >= %s AND t.article_id <> %s"
-                " ORDER BY t.published_at DESC LIMIT %s) AS n"
-                " ORDER BY n.published_at DESC LIMIT %s) AS by_name"
-            )
-            params += [names, since, own, CANDIDATES_PER_KIND, CANDIDATES_PER_KIND]
-        else:
-            kinds.append(
-                "SELECT id FROM (SELECT t.article_id AS id FROM articles_articleterm t"
-                f" WHERE {named} AND t.published_at >= %s"
-                " AND t.article_id <> %s ORDER BY t.published_at DESC LIMIT %s) AS by_name"
-            )
-            params += [*named_params, since, own, CANDIDATES_PER_KIND]
+        arm, arm_params = newest_of_each(
+            "by_name", "articles_articleterm", "term", names, "text", "published_at",
+            " AND r.published_at >= %s AND r.article_id <> %s", [since, own],
+        )
+        kinds.append(arm)
+        params += arm_params
     if tag_ids:
-        tagged, tagged_params = rows.any_of("g.tag_id", tag_ids)
-        if connection.vendor == "postgresql":
-            # Each tag's newest from its own range (migration 0030), for the same
-            # reason as the names: one plan must serve a rare tag and a common one.
-            kinds.append(
-                "SELECT id FROM (SELECT n.id FROM unnest(%s::bigint[]) AS q(tag) CROSS JOIN LATERAL"
-                " (SELECT g.article_id AS id FROM articles_article_tags g WHERE g.tag_id = q.tag"
-                " ORDER BY g.article_id DESC LIMIT %s) AS n ORDER BY n.id DESC LIMIT %s) AS by_tag"
-            )
-            params += [tag_ids, CANDIDATES_PER_KIND, CANDIDATES_PER_KIND]
-        else:
-            kinds.append(
-                "SELECT id FROM (SELECT g.article_id AS id FROM articles_article_tags g"
-                f" WHERE {tagged} ORDER BY g.article_id DESC LIMIT %s) AS by_tag"
-            )
-            params += [*tagged_params, CANDIDATES_PER_KIND]
+        # The index of migration 0030 holds each tag's range newest first.
+        arm, arm_params = newest_of_each(
+            "by_tag", "articles_article_tags", "tag_id", tag_ids, "bigint", "article_id"
+        )
+        kinds.append(arm)
+        params += arm_params
     if category_id:
         kinds.append(
             "SELECT id FROM (SELECT c.id FROM articles_article c"
@@ -129,6 +131,7 @@ def topic_articles(article, tag_ids, listed_ids, names, now=None):
         return []
     name_weight = "0"
     if names:
+        named, named_params = rows.any_of("t.term", names)
         name_weight = (
             "coalesce((SELECT sum(t.weight) FROM articles_articleterm t"
             f" WHERE t.article_id = a.id AND {named}), 0)"
@@ -136,6 +139,7 @@ def topic_articles(article, tag_ids, listed_ids, names, now=None):
         params += named_params
     shared_tags = "0"
     if tag_ids:
+        tagged, tagged_params = rows.any_of("g.tag_id", tag_ids)
         shared_tags = (
             f"(SELECT count(*) FROM articles_article_tags g WHERE g.article_id = a.id AND {tagged})"
         )
