@@ -10,13 +10,17 @@ local Redis answers) and loads each path with the same tool and 16 connections (
 installed, `make bench-tools`; a Python generator otherwise). Prints, per size:
     bytes_per_article=0
     disk_read_mb=0
-    PATH rps=0.0 p50_ms=0.0 p99_ms=0.0 ratio=0.00
+    PATH rps=0.0 p50_ms=0.0 p99_ms=0.0 ratio=0.00 [cpu_ms=0.00]
 bytes_per_article is the app's tables, their indexes and TOAST
 (PostgreSQL's pg_total_relation_size) over the articles, once filled.
 disk_read_mb is what the machine read from its disks during that size's
 loads (Linux's /proc/vmstat): more than a few MB means some of the figures
 waited for the disk, not for the site.
-ratio is to /healthz in the same round. Each figure is the median of
+ratio is to /healthz in the same round. cpu_ms, on the uncached lines, is
+the CPU that gunicorn's processes, PostgreSQL's and Redis's spent per
+request during the load (Linux's /proc; wrk and the bench excluded): the
+work a page costs, which a slower minute of a shared VM changes less than
+it changes rps. Each figure is the median of
 --rounds rounds, the sizes taking turns (ABBA...): on a shared VM the same
 loop runs up to 1.6x slower from one minute to the next, and taking turns
 puts that drift on both sizes alike. "(uncached)" lines hit a different
@@ -192,26 +196,61 @@ def disk_read_kb():
     return None
 
 
-def measure(base, paths, seconds, connections, folder):
-    """{label: (rps, p50, p99)} and {label: MB read from disk meanwhile, or None}.
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def serving_cpu(site_session):
+    """{pid: CPU jiffies} of the processes that serve a page: the site's
+    (gunicorn's session), PostgreSQL's and Redis's. Empty off Linux."""
+    found = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.isdigit():
+            continue
+        try:
+            name = Path(f"/proc/{entry}/comm").read_text().strip()
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[3]) == site_session or name.startswith(("postgres", "redis-server")):
+            found[int(entry)] = int(fields[11]) + int(fields[12])  # utime + stime
+    return found
+
+
+def cpu_ms_per_request(before, after, requests):
+    """Of the processes alive at both ends: a backend that exits meanwhile
+    takes its CPU with it, and one that starts has none before."""
+    if not requests or not before:
+        return None
+    jiffies = sum(after[pid] - before[pid] for pid in before.keys() & after.keys())
+    return jiffies * 1000 / CLOCK_TICKS / requests
+
+
+def measure(base, paths, seconds, connections, folder, site_session=None):
+    """{label: (rps, p50, p99)}, {label: MB read from disk meanwhile, or None}
+    and {label: cpu_ms per request, or None} (uncached paths only).
 
     A page the database finds in the OS's cache costs CPU; one it reads from
     disk costs waiting. This machine kind's kernel drops page-cache pages
     it finds idle, so part of a database read into memory before the load
     can be read from disk again during it: the reads say when.
     """
-    results, reads = {}, {}
+    results, reads, cpu = {}, {}, {}
     for label, target in paths:
         fresh = target if isinstance(target, FreshPaths) else None
         before = disk_read_kb()
+        cpu_before = serving_cpu(site_session) if fresh and site_session else {}
         if shutil.which("wrk"):
             first = base + (fresh.paths[fresh.offset] if fresh else target)
             results[label] = load_wrk(first, seconds, connections, fresh, folder)
         else:
             results[label] = load_python(base, seconds, connections, fresh, target)
+        # Responses still in flight when the load stops (16 at most, against
+        # a thousand or more) are counted in the CPU, not in the requests.
+        cpu[label] = cpu_ms_per_request(cpu_before, serving_cpu(site_session),
+                                        results[label][0] * seconds)
         after = disk_read_kb()
         reads[label] = None if before is None or after is None else (after - before) / 1024
-    return results, reads
+    return results, reads, cpu
 
 
 def fresh_articles(rng, count, size=40_000):
@@ -382,21 +421,25 @@ def main():
             sites[count] = start_site(count, url, 15 - 3 * n, random.Random(count), args.reuse,
                                       args.workers)
         rounds = {count: [] for count in sizes}
+        cpu_rounds = {count: [] for count in sizes}
         read = {count: 0.0 for count in sizes}
         for round_ in range(args.rounds):
             for count in sizes if round_ % 2 == 0 else sizes[::-1]:
-                base, _server, paths, folder, _storage = sites[count]
+                base, server, paths, folder, _storage = sites[count]
                 print(f"  round {round_ + 1}: {count} articles", file=sys.stderr)
                 # Right before: the other size's turn, or starting the sites,
                 # is time enough for the kernel to drop some of it.
                 read_into_memory(urls[count])
-                results, reads = measure(base, paths, args.duration, args.connections, folder)
+                results, reads, cpu = measure(base, paths, args.duration, args.connections, folder,
+                                              server.pid)
                 rounds[count].append(results)
+                cpu_rounds[count].append(cpu)
                 for label, (rps, p50, p99) in results.items():
-                    mb = reads[label]
+                    mb, ms = reads[label], cpu[label]
                     read[count] += mb or 0.0
                     print(f"    {label} rps={rps:.1f} p50_ms={p50:.1f} p99_ms={p99:.1f}"
-                          + ("" if mb is None else f" disk_read_mb={mb:.0f}"), file=sys.stderr)
+                          + ("" if mb is None else f" disk_read_mb={mb:.0f}")
+                          + ("" if ms is None else f" cpu_ms={ms:.2f}"), file=sys.stderr)
         # The uncached paths again with one connection: what a page costs when
         # nobody waits behind anybody else. At 16 connections a request mostly
         # waits for the 15 ahead of it (p50 near 16 / rps), and its p99 is
@@ -410,13 +453,13 @@ def main():
         for _base, server, _paths, _folder, _storage in sites.values():
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=20)
-    medians = {}
+    medians, cpu_medians = {}, {}
     for count in sizes:
         print(f"## {count} articles")
         print(sites[count][4])
         if disk_read_kb() is not None:
             print(f"disk_read_mb={read[count]:.0f}  # during this size's loads, all rounds")
-        medians[count] = {}
+        medians[count], cpu_medians[count] = {}, {}
         for label in rounds[count][0]:
             runs = [result[label] for result in rounds[count]]
             ratios = [result[label][0] / result["/healthz"][0] for result in rounds[count]
@@ -424,7 +467,10 @@ def main():
             rps, p50, p99 = (statistics.median(column) for column in zip(*runs))
             medians[count][label] = rps
             ratio = statistics.median(ratios) if ratios else 0.0
-            print(f"{label} rps={rps:.1f} p50_ms={p50:.1f} p99_ms={p99:.1f} ratio={ratio:.2f}")
+            cpu = [result[label] for result in cpu_rounds[count] if result[label] is not None]
+            cpu_medians[count][label] = statistics.median(cpu) if cpu else None
+            print(f"{label} rps={rps:.1f} p50_ms={p50:.1f} p99_ms={p99:.1f} ratio={ratio:.2f}"
+                  + (f" cpu_ms={cpu_medians[count][label]:.2f}" if cpu else ""))
         for label, (rps, p50, p99) in alone[count].items():
             print(f"{label.replace('(uncached)', '(uncached, one reader)')} rps={rps:.1f} "
                   f"p50_ms={p50:.1f} p99_ms={p99:.1f}")
@@ -435,6 +481,10 @@ def main():
         print(f"# rps at {large} against {small} articles: " + ", ".join(
             f"{label} {100 * (at_large / at_small - 1):+.0f}%"
             for (label, at_small), at_large in pairs))
+        pairs = zip(cpu_medians[small].items(), cpu_medians[large].values())
+        print(f"# cpu_ms at {large} against {small} articles: " + ", ".join(
+            f"{label} {100 * (at_large / at_small - 1):+.0f}%"
+            for (label, at_small), at_large in pairs if at_small and at_large))
 
 
 if __name__ == "__main__":
