@@ -59,6 +59,7 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.processes import cpu_seconds, descendants, server_kinds  # noqa: E402
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/lede_ingest_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/3"  # tests/test_outages.py flushes 13
 CORPUS = Path(os.environ.get("CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
@@ -68,7 +69,6 @@ ITEMS_PER_FEED = 250
 SUMMARY_WORDS = 30
 STALL_SECONDS = 240
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
 ROLES = {
     "worker": re.compile(r"ready for work at (\d+)"),
@@ -254,24 +254,6 @@ def stop_cluster(process):
     process.wait()
 
 
-def descendants(root):
-    children = defaultdict(list)
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            children[ppid].append(int(entry))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, []))
-    return found
-
-
 def rss_kb(pid):
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -280,36 +262,6 @@ def rss_kb(pid):
     except OSError:
         pass
     return 0
-
-
-def cpu_seconds(pid):
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def server_kinds(database, own_backend):
-    """{pid: kind} of the servers the pipeline uses: PostgreSQL's backends of `database`
-    (but the bench's own, which polls), the PostgreSQL server's own processes, and Redis."""
-    kinds = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                title = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if title.startswith("postgres: "):
-                if int(entry) == own_backend:
-                    kinds[int(entry)] = "bench-postgres"
-                elif f" {database} " in title:
-                    kinds[int(entry)] = "postgres"
-                elif "(" not in title:  # checkpointer, WAL writer: shared, but serve this run
-                    kinds[int(entry)] = "postgres-server"
-            elif title.startswith("redis-server"):  # broker and cache (shared with others here)
-                kinds[int(entry)] = "redis"
-    return kinds
 
 
 def machine_jiffies():

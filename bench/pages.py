@@ -52,6 +52,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.archive import topics  # noqa: E402
+from bench.processes import cpu_seconds, descendants, server_kinds  # noqa: E402
 
 
 def free_port():
@@ -196,38 +197,27 @@ def disk_read_kb():
     return None
 
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def serving_cpu(site_session):
-    """{pid: CPU jiffies} of the processes that serve a page: the site's
-    (gunicorn's session), PostgreSQL's and Redis's. Empty off Linux."""
-    found = {}
-    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
-        if not entry.isdigit():
-            continue
-        try:
-            name = Path(f"/proc/{entry}/comm").read_text().strip()
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # gone meanwhile
-            continue
-        if int(fields[3]) == site_session or name.startswith(("postgres", "redis-server")):
-            found[int(entry)] = int(fields[11]) + int(fields[12])  # utime + stime
-    return found
+def serving_cpu(server, database):
+    """{pid: CPU seconds} of the processes that serve a page: gunicorn's
+    (`server` and its workers), the database's backends, PostgreSQL's own
+    processes and Redis (bench/processes.py, as bench/ingest.py counts them)."""
+    pids = [*descendants(server), *server_kinds(database, own_backend=None)]
+    return {pid: seconds for pid in pids if (seconds := cpu_seconds(pid)) is not None}
 
 
 def cpu_ms_per_request(before, after, requests):
     """Of the processes alive at both ends: a backend that exits meanwhile
     takes its CPU with it, and one that starts has none before."""
-    if not requests or not before:
+    if not requests:
         return None
-    jiffies = sum(after[pid] - before[pid] for pid in before.keys() & after.keys())
-    return jiffies * 1000 / CLOCK_TICKS / requests
+    seconds = sum(after[pid] - before[pid] for pid in before.keys() & after.keys())
+    return seconds * 1000 / requests
 
 
-def measure(base, paths, seconds, connections, folder, site_session=None):
+def measure(base, paths, seconds, connections, folder, serving=None):
     """{label: (rps, p50, p99)}, {label: MB read from disk meanwhile, or None}
-    and {label: cpu_ms per request, or None} (uncached paths only).
+    and {label: cpu_ms per request, or None} (uncached paths, when `serving`
+    is serving_cpu's (server pid, database name)).
 
     A page the database finds in the OS's cache costs CPU; one it reads from
     disk costs waiting. This machine kind's kernel drops page-cache pages
@@ -238,7 +228,7 @@ def measure(base, paths, seconds, connections, folder, site_session=None):
     for label, target in paths:
         fresh = target if isinstance(target, FreshPaths) else None
         before = disk_read_kb()
-        cpu_before = serving_cpu(site_session) if fresh and site_session else {}
+        cpu_before = serving_cpu(*serving) if fresh and serving else {}
         if shutil.which("wrk"):
             first = base + (fresh.paths[fresh.offset] if fresh else target)
             results[label] = load_wrk(first, seconds, connections, fresh, folder)
@@ -246,8 +236,8 @@ def measure(base, paths, seconds, connections, folder, site_session=None):
             results[label] = load_python(base, seconds, connections, fresh, target)
         # Responses still in flight when the load stops (16 at most, against
         # a thousand or more) are counted in the CPU, not in the requests.
-        cpu[label] = cpu_ms_per_request(cpu_before, serving_cpu(site_session),
-                                        results[label][0] * seconds)
+        cpu[label] = (cpu_ms_per_request(cpu_before, serving_cpu(*serving), results[label][0] * seconds)
+                      if cpu_before else None)
         after = disk_read_kb()
         reads[label] = None if before is None or after is None else (after - before) / 1024
     return results, reads, cpu
@@ -431,7 +421,7 @@ def main():
                 # is time enough for the kernel to drop some of it.
                 read_into_memory(urls[count])
                 results, reads, cpu = measure(base, paths, args.duration, args.connections, folder,
-                                              server.pid)
+                                              (server.pid, urls[count].rsplit("/", 1)[1]))
                 rounds[count].append(results)
                 cpu_rounds[count].append(cpu)
                 for label, (rps, p50, p99) in results.items():
@@ -476,15 +466,12 @@ def main():
                   f"p50_ms={p50:.1f} p99_ms={p99:.1f}")
     if len(sizes) == 2:
         small, large = sizes
-        # Same paths in the same order; the article's path differs by size.
-        pairs = zip(medians[small].items(), medians[large].values())
-        print(f"# rps at {large} against {small} articles: " + ", ".join(
-            f"{label} {100 * (at_large / at_small - 1):+.0f}%"
-            for (label, at_small), at_large in pairs))
-        pairs = zip(cpu_medians[small].items(), cpu_medians[large].values())
-        print(f"# cpu_ms at {large} against {small} articles: " + ", ".join(
-            f"{label} {100 * (at_large / at_small - 1):+.0f}%"
-            for (label, at_small), at_large in pairs if at_small and at_large))
+        for figure, by_size in (("rps", medians), ("cpu_ms", cpu_medians)):
+            # Same paths in the same order; the article's path differs by size.
+            pairs = zip(by_size[small].items(), by_size[large].values())
+            print(f"# {figure} at {large} against {small} articles: " + ", ".join(
+                f"{label} {100 * (at_large / at_small - 1):+.0f}%"
+                for (label, at_small), at_large in pairs if at_small and at_large))
 
 
 if __name__ == "__main__":
